@@ -1,0 +1,53 @@
+"""Reads of push karma, and the one question pushes asks: may this engineer request a pick?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from karma.models import MAX_STARS, Karma, KarmaEvent
+
+
+@dataclass(frozen=True)
+class PickGate:
+    allowed: bool
+    stars: int
+    message: str = ""
+
+
+def karma_stars(*, user_id: int) -> int:
+    row = Karma.objects.filter(user_id=user_id).values_list("stars", flat=True).first()
+    return MAX_STARS if row is None else row
+
+
+def karma_stars_many(*, user_ids: Iterable[int]) -> dict[int, int]:
+    """Stars for many users in one query; users without a row have the starting five."""
+    ids = set(user_ids)
+    found = dict(Karma.objects.filter(user_id__in=ids).values_list("user_id", "stars"))
+    return {user_id: found.get(user_id, MAX_STARS) for user_id in ids}
+
+
+def karma_may_request(*, user_id: int) -> PickGate:
+    """At or below the threshold, release engineering stops taking someone's picks."""
+    stars = karma_stars(user_id=user_id)
+    threshold = settings.KARMA_PICK_THRESHOLD
+    if stars <= threshold:
+        return PickGate(
+            allowed=False,
+            stars=stars,
+            message=(
+                f"Your push karma is {stars} of {MAX_STARS} stars; picks are refused at "
+                f"{threshold} or fewer. Talk to release engineering to get back on track."
+            ),
+        )
+    return PickGate(allowed=True, stars=stars)
+
+
+def karma_history(*, user_id: int, limit: int = 50) -> list[KarmaEvent]:
+    return list(
+        KarmaEvent.objects.filter(user_id=user_id)
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    )

@@ -1,0 +1,168 @@
+"""States and options of trains, branches, pushes and picks."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class FridayPolicy(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    CAREFUL = "careful", "Careful (low-risk picks only)"
+    NO_PUSH = "no-push", "No push"
+
+
+class ReviewTool(models.TextChoices):
+    NONE = "none", "None"
+    GITHUB = "github", "GitHub"
+    GITLAB = "gitlab", "GitLab"
+    PHABRICATOR = "phabricator", "Phabricator"
+    GERRIT = "gerrit", "Gerrit"
+
+
+class Role(models.TextChoices):
+    ENGINEER = "engineer", "Engineer"
+    RELEASE_ENGINEER = "release-engineer", "Release engineer"
+
+
+class BranchState(models.TextChoices):
+    STABILISING = "stabilising", "Stabilising"  # cut, being tested before the weekly ship
+    SHIPPED = "shipped", "Shipped"  # the weekly push went out; daily pushes carry picks
+    CLOSED = "closed", "Closed"  # superseded by the next cut: takes no picks
+
+
+class PushKind(models.TextChoices):
+    WEEKLY = "weekly", "Weekly ship"
+    DAILY = "daily", "Daily push"
+
+
+class PushState(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CONFIRMING = "confirming", "Confirming"
+    MERGING = "merging", "Merging"
+    TAGGING = "tagging", "Tagging"
+    PUSHING = "pushing", "Pushing"
+    DEPLOYING = "deploying", "Deploying"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"  # freeze window or Friday no-push
+
+
+PUSH_RUNNING_STATES = (
+    PushState.MERGING,
+    PushState.TAGGING,
+    PushState.PUSHING,
+    PushState.DEPLOYING,
+)
+PUSH_FINISHED_STATES = (PushState.DONE, PushState.FAILED, PushState.SKIPPED)
+
+
+class PickState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    AWAITING_CONFIRMATION = "awaiting-confirmation", "Awaiting confirmation"
+    CONFIRMED = "confirmed", "Confirmed"
+    PICKED = "picked", "Picked"
+    SHIPPED = "shipped", "Shipped"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    DEFERRED = "deferred", "Deferred"
+    EXPIRED = "expired", "Expired"
+    CONFLICT = "conflict", "Conflict"
+    TESTS_FAILED = "tests-failed", "Tests failed"
+    REVERTED = "reverted", "Reverted"
+
+
+# Picks that still hold their revision on their branch: a second request for the same revision
+# and branch is refused while one of these exists.
+PICK_ACTIVE_STATES = (
+    PickState.REQUESTED,
+    PickState.APPROVED,
+    PickState.AWAITING_CONFIRMATION,
+    PickState.CONFIRMED,
+    PickState.DEFERRED,
+    PickState.PICKED,
+    PickState.SHIPPED,
+)
+# Picks still on their way out: what a dashboard of the current train shows.
+PICK_OPEN_STATES = PICK_ACTIVE_STATES[:-1]
+
+# Every legal move of a pick. Anything else is refused with IllegalTransition.
+PICK_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PickState.REQUESTED: (
+        PickState.APPROVED,
+        PickState.REJECTED,
+        PickState.DEFERRED,
+        PickState.WITHDRAWN,
+    ),
+    PickState.APPROVED: (
+        PickState.AWAITING_CONFIRMATION,
+        PickState.CONFIRMED,
+        PickState.REJECTED,
+        PickState.DEFERRED,
+        PickState.WITHDRAWN,
+    ),
+    PickState.AWAITING_CONFIRMATION: (
+        PickState.CONFIRMED,
+        PickState.DEFERRED,
+        PickState.REJECTED,
+        PickState.WITHDRAWN,
+    ),
+    PickState.CONFIRMED: (
+        PickState.PICKED,
+        PickState.CONFLICT,
+        PickState.TESTS_FAILED,
+        PickState.DEFERRED,
+        PickState.REJECTED,
+        PickState.WITHDRAWN,
+    ),
+    PickState.DEFERRED: (
+        PickState.APPROVED,
+        PickState.AWAITING_CONFIRMATION,
+        PickState.EXPIRED,
+        PickState.REJECTED,
+        PickState.WITHDRAWN,
+    ),
+    PickState.PICKED: (PickState.SHIPPED, PickState.TESTS_FAILED),
+    PickState.SHIPPED: (PickState.REVERTED,),
+}
+
+
+class ReviewStatus(models.TextChoices):
+    NONE = "none", "No review link"
+    PENDING = "pending", "Fetching"
+    KNOWN = "known", "Known"
+    UNKNOWN = "unknown", "Unknown (review tool unreachable)"
+
+
+class TestRunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    TIMED_OUT = "timed-out", "Timed out"
+    ERROR = "error", "Error"
+
+
+class NotificationKind(models.TextChoices):
+    CONFIRM = "confirm", "Confirm you are online"
+    REMINDER = "reminder", "Reminder to confirm"
+    APPROVED = "approved", "Pick approved"
+    REJECTED = "rejected", "Pick rejected"
+    DEFERRED = "deferred", "Pick deferred"
+    ROLLED = "rolled", "Rolled to the next push"
+    EXPIRED = "expired", "Pick expired"
+    CONFLICT = "conflict", "Pick conflicted"
+    PREDICTED_CONFLICT = "predicted-conflict", "Pick predicted to conflict"
+    TESTS_FAILED = "tests-failed", "Tests failed"
+    SHIPPED = "shipped", "Pick shipped"
+    PUSH_SUMMARY = "push-summary", "Push summary"
+    PUSH_FAILED = "push-failed", "Push failed"

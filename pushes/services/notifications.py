@@ -1,0 +1,55 @@
+"""Telling people: every notice is a row (the web inbox) written with the change it announces;
+chat delivery, when configured, runs after the commit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from pushes.models import Engineer, Notification, Pick, Push
+
+
+def notify(
+    *,
+    engineer: Engineer,
+    kind: str,
+    text: str,
+    pick: Pick | None = None,
+    push: Push | None = None,
+) -> Notification:
+    """Record a notice for one engineer and, after commit, hand it to the chat notifiers."""
+    notification = Notification.objects.create(
+        engineer=engineer, kind=kind, text=text, pick=pick, push=push, created_at=timezone.now()
+    )
+    if settings.RELEASEBOT_NOTIFIERS:
+        from pushes.tasks import notification_deliver
+
+        notification_deliver.delay_on_commit(notification.pk)
+    return notification
+
+
+def notification_deliver(*, notification_id: int) -> None:
+    """Send one notice through every configured notifier; each records that it delivered."""
+    notification = (
+        Notification.objects.select_related("engineer__user", "pick__branch", "push__branch")
+        .filter(pk=notification_id)
+        .first()
+    )
+    if notification is None or notification.delivered_at:
+        return  # gone, or delivered by an earlier run of this task
+    for path in settings.RELEASEBOT_NOTIFIERS:
+        import_string(path)().deliver(notification)
+
+
+def notification_mark_read(*, engineer: Engineer) -> int:
+    return Notification.objects.filter(engineer=engineer, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notifications_answer(*, pick: Pick) -> None:
+    """Mark a pick's open confirmation requests answered (a chat notifier updates them)."""
+    Notification.objects.filter(
+        pick=pick, kind__in=["confirm", "reminder"], answered_at__isnull=True
+    ).update(answered_at=timezone.now())

@@ -1,0 +1,510 @@
+"""A cherry-pick request and every move of it afterwards.
+
+Each refusal is a DomainError raised before anything is written; each move is one transaction
+that locks the pick, checks the move is legal from its current state, and records who, when and
+why as a PickEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from karma.selectors import karma_may_request
+from pushes import cadence, git
+from pushes.choices import (
+    PICK_ACTIVE_STATES,
+    PICK_TRANSITIONS,
+    BranchState,
+    FridayPolicy,
+    NotificationKind,
+    PickState,
+    PushState,
+    ReviewStatus,
+)
+from pushes.models import (
+    Engineer,
+    FreezeWindow,
+    Pick,
+    PickEvent,
+    Push,
+    ReleaseBranch,
+    Repository,
+    TrunkCommit,
+)
+from pushes.selectors import branch_current
+from pushes.services.notifications import notifications_answer, notify
+from pushes.services.repositories import clone_path, scratch_dir, trunk_sync
+from releasebot.errors import Conflict, DomainError, Forbidden, NotFound
+
+_HEX = re.compile(r"^[0-9a-f]{7,40}$")
+MAX_CANDIDATES = 10
+
+
+class PickRefused(DomainError):
+    """A pick request refused at request time; nothing was stored."""
+
+    code = "pick-refused"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+
+
+# --- resolving what was asked for ---------------------------------------------------------
+
+
+def revision_resolve(*, rev: str, repository: Repository | None = None) -> TrunkCommit:
+    """The one trunk commit a full or abbreviated SHA names, from the index.
+
+    Not found in the index: trunk is synced once (the commit may have landed a minute ago),
+    then the question is whether git knows it at all, to tell "not on trunk" from "no such".
+    """
+    text = (rev or "").strip().lower()
+    if not _HEX.match(text):
+        raise PickRefused(
+            f"{_shown(rev)} is not a revision: give a full or abbreviated SHA of 7 to 40 hex "
+            "digits (e.g. 3f2a9c1).",
+            code="bad-revision",
+        )
+    repositories = [repository] if repository else list(Repository.objects.filter(is_active=True))
+    matches = _candidates(text, repositories)
+    if not matches:
+        for repo in repositories:
+            trunk_sync(repository=repo)
+        matches = _candidates(text, repositories)
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        listed = "; ".join(f"{c.short_sha} {c.title[:60]}" for c in matches[:MAX_CANDIDATES])
+        raise PickRefused(
+            f"{text} is ambiguous: it matches {len(matches)} commits ({listed}). Give more digits.",
+            code="ambiguous-revision",
+            details={"candidates": [c.sha for c in matches[:MAX_CANDIDATES]]},
+        )
+    for repo in repositories:
+        found = git.rev_parse(clone_path(repo), text) if clone_path(repo).exists() else None
+        if found:
+            raise PickRefused(
+                f"{found[:10]} is not on {repo.trunk_branch} of {repo.name}: only trunk "
+                "commits can be picked. Land it on trunk first.",
+                code="not-on-trunk",
+            )
+    raise PickRefused(f"No commit matches {text}.", code="unknown-revision")
+
+
+def _candidates(text: str, repositories: list[Repository]) -> list[TrunkCommit]:
+    query = TrunkCommit.objects.filter(repository__in=repositories).select_related("repository")
+    if len(text) == 40:
+        return list(query.filter(sha=text))
+    return list(query.filter(sha__startswith=text).order_by("-position")[: MAX_CANDIDATES + 1])
+
+
+def _shown(text: str | None, limit: int = 40) -> str:
+    text = (text or "").strip()
+    if not text:
+        return "An empty revision"
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return repr(clean + ("…" if len(text) > limit else ""))
+
+
+def branch_for_pick(*, repository: Repository, name: str | None = None) -> ReleaseBranch:
+    """The named branch, or the repository's current one; refused when it takes no picks."""
+    if name:
+        branch = ReleaseBranch.objects.filter(repository=repository, name=name.strip()).first()
+        if branch is None:
+            raise PickRefused(
+                f"{repository.name} has no release branch {_shown(name)}.", code="unknown-branch"
+            )
+    else:
+        branch = branch_current(repository=repository)
+        if branch is None:
+            raise PickRefused(
+                f"{repository.name} has no open release branch yet: the next cut is "
+                f"{cadence.next_cut_slot(repository, timezone.now()):%a %d %b %H:%M %Z}.",
+                code="no-branch",
+            )
+    refusal = branch_refusal(branch=branch, now=timezone.now())
+    if refusal:
+        raise PickRefused(refusal, code="branch-closed")
+    return branch
+
+
+def branch_refusal(*, branch: ReleaseBranch, now: dt.datetime) -> str:
+    """Why a branch takes no picks right now, or "" when it does."""
+    repository = branch.repository
+    if branch.state == BranchState.CLOSED:
+        return f"{branch.name} is closed: the train moved on. Pick onto the current branch."
+    freeze = FreezeWindow.objects.filter(
+        repository=repository, starts_at__lte=now, ends_at__gt=now
+    ).first()
+    if freeze:
+        until = freeze.ends_at.astimezone(repository.tz)
+        return (
+            f"{repository.name} is frozen until {until:%a %d %b %H:%M %Z} ({freeze.reason}): "
+            "no picks and no pushes."
+        )
+    if repository.friday_policy == FridayPolicy.NO_PUSH and cadence.is_friday(repository, now):
+        return f"{repository.name} does not push on Fridays: request your pick on Monday."
+    return ""
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DryRun:
+    applies: bool
+    conflict_files: tuple[str, ...] = ()
+    prerequisites: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        if self.applies:
+            return "It applies cleanly on the branch now."
+        text = f"It does not apply cleanly now: conflicts in {', '.join(self.conflict_files)}."
+        if self.prerequisites:
+            shas = ", ".join(f"{p['sha'][:10]} ({p['title'][:50]})" for p in self.prerequisites)
+            text += f" Trunk commits not on the branch touched those files: {shas}."
+        return text
+
+
+def pick_dry_run(*, branch: ReleaseBranch, sha: str) -> DryRun:
+    """Would the pick apply on the branch now? If not: the files, and likely prerequisites."""
+    path = clone_path(branch.repository)
+    result = git.dry_run_pick(path, branch.name, sha, scratch_dir=scratch_dir())
+    if result.applied or result.already_applied:
+        return DryRun(applies=True)
+    shas = git.commits_touching(path, branch.base_sha, f"{sha}^", result.conflict_files)
+    titles = dict(
+        TrunkCommit.objects.filter(repository=branch.repository, sha__in=shas[:20]).values_list(
+            "sha", "title"
+        )
+    )
+    prerequisites = [{"sha": s, "title": titles.get(s, "")} for s in shas[:20]]
+    return DryRun(applies=False, conflict_files=result.conflict_files, prerequisites=prerequisites)
+
+
+@dataclass(frozen=True)
+class PickRequestResult:
+    pick: Pick
+    dry_run: DryRun
+
+
+def pick_request(
+    *,
+    requestor: Engineer,
+    rev: str,
+    reason: str,
+    branch_name: str | None = None,
+    repository: Repository | None = None,
+    backup: Engineer | None = None,
+) -> PickRequestResult:
+    """Ask for a trunk revision on a release branch. Refused, with a reason, before any write."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PickRefused("Say why this pick cannot wait for the next train.", code="no-reason")
+    gate = karma_may_request(user_id=requestor.user_id)
+    if not gate.allowed:
+        raise PickRefused(gate.message, code="karma")
+    commit = revision_resolve(rev=rev, repository=repository)
+    branch = branch_for_pick(repository=commit.repository, name=branch_name)
+    _refuse_if_on_branch(branch, commit)
+    _refuse_if_requested(branch, commit.sha)
+    if backup is not None and backup.pk == requestor.pk:
+        backup = None
+    path = clone_path(branch.repository)
+    stats = git.diff_stat(path, commit.sha)
+    dry_run = pick_dry_run(branch=branch, sha=commit.sha)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            pick = Pick.objects.create(
+                branch=branch,
+                push=push_next(branch=branch, now=now),
+                sha=commit.sha,
+                trunk_position=commit.position,
+                title=commit.title,
+                author_name=commit.author_name,
+                author_email=commit.author_email,
+                review_url=commit.review_url,
+                review_status=ReviewStatus.PENDING if commit.review_url else ReviewStatus.NONE,
+                requestor=requestor,
+                backup=backup,
+                reason=reason,
+                lines_added=stats.lines_added,
+                lines_deleted=stats.lines_deleted,
+                files_changed=stats.files_changed,
+                predicted_conflicts=list(dry_run.conflict_files),
+                prerequisites=dry_run.prerequisites,
+                checked_at=now,
+            )
+            PickEvent.objects.create(
+                pick=pick, actor=requestor, at=now, to_state=PickState.REQUESTED, reason=reason
+            )
+            if pick.review_url:
+                from pushes.tasks import pick_review_fetch
+
+                pick_review_fetch.delay_on_commit(pick.pk)
+    except IntegrityError:
+        # Someone asked for the same revision in the same instant: answer with theirs.
+        _refuse_if_requested(branch, commit.sha)
+        raise
+    return PickRequestResult(pick=pick, dry_run=dry_run)
+
+
+def _refuse_if_on_branch(branch: ReleaseBranch, commit: TrunkCommit) -> None:
+    if branch.base_position is not None and commit.position <= branch.base_position:
+        raise PickRefused(
+            f"{commit.short_sha} is already in {branch.name}: it landed on trunk before the cut.",
+            code="already-in-branch",
+        )
+    path = clone_path(branch.repository)
+    found = git.find_in_branch(path, commit.sha, branch.name, branch.base_sha)
+    if found:
+        how = {
+            "ancestry": "it is an ancestor of the branch",
+            "trailer": f"it was picked before as {found.sha[:10]}",
+            "patch-id": f"the same change is there as {found.sha[:10]}",
+        }[found.how]
+        raise PickRefused(
+            f"{commit.short_sha} is already in {branch.name}: {how}.", code="already-in-branch"
+        )
+
+
+def _refuse_if_requested(branch: ReleaseBranch, sha: str) -> None:
+    existing = Pick.objects.filter(branch=branch, sha=sha, state__in=PICK_ACTIVE_STATES).first()
+    if existing:
+        raise PickRefused(
+            f"{sha[:10]} is already requested for {branch.name} as pick #{existing.pk} "
+            f"({existing.get_state_display().lower()}, by {existing.requestor}).",
+            code="already-requested",
+            details={"pick": existing.pk},
+        )
+
+
+def push_next(*, branch: ReleaseBranch, now: dt.datetime) -> Push | None:
+    """The next push of a branch that a pick asked for now can still make."""
+    return (
+        Push.objects.filter(
+            branch=branch,
+            state__in=[PushState.SCHEDULED, PushState.CONFIRMING],
+            scheduled_at__gt=now,
+        )
+        .order_by("scheduled_at")
+        .first()
+    )
+
+
+# --- moves --------------------------------------------------------------------------------
+
+_VERBS = {
+    PickState.APPROVED: "approved",
+    PickState.REJECTED: "rejected",
+    PickState.DEFERRED: "deferred",
+    PickState.WITHDRAWN: "withdrawn",
+    PickState.CONFIRMED: "confirmed",
+    PickState.AWAITING_CONFIRMATION: "sent for confirmation",
+    PickState.PICKED: "picked",
+    PickState.SHIPPED: "shipped",
+    PickState.EXPIRED: "expired",
+    PickState.CONFLICT: "marked conflicting",
+    PickState.TESTS_FAILED: "marked as failing tests",
+    PickState.REVERTED: "marked reverted",
+}
+
+
+def pick_transition(
+    *,
+    pick_id: int,
+    to: str,
+    actor: Engineer | None,
+    reason: str = "",
+    allowed_from: tuple[str, ...] | None = None,
+    **changes: object,
+) -> Pick:
+    """Move a pick to `to` in one transaction, recording the event; refuse an illegal move."""
+    with transaction.atomic():
+        pick = (
+            Pick.objects.select_for_update()
+            .select_related("branch__repository", "requestor__user", "push")
+            .filter(pk=pick_id)
+            .first()
+        )
+        if pick is None:
+            raise NotFound(f"There is no pick #{pick_id}.")
+        legal = PICK_TRANSITIONS.get(pick.state, ())
+        if to not in legal or (allowed_from is not None and pick.state not in allowed_from):
+            raise IllegalTransition(
+                f"Pick #{pick.pk} is {pick.get_state_display().lower()}: it cannot be "
+                f"{_VERBS.get(to, to)} now.",
+                details={"pick": pick.pk, "state": pick.state},
+            )
+        now = timezone.now()
+        from_state = pick.state
+        pick.state = to
+        for name, value in changes.items():
+            setattr(pick, name, value)
+        if to == PickState.CONFIRMED:
+            pick.confirmed_at = now
+        if to == PickState.SHIPPED:
+            pick.shipped_at = now
+        pick.save()
+        PickEvent.objects.create(
+            pick=pick, actor=actor, at=now, from_state=from_state, to_state=to, reason=reason
+        )
+    return pick
+
+
+def _require_release_engineer(actor: Engineer, action: str) -> None:
+    if not actor.is_release_engineer:
+        raise Forbidden(f"Only release engineers can {action} picks.")
+
+
+def _require_requestor(pick: Pick, actor: Engineer, action: str) -> None:
+    if actor.pk in (pick.requestor_id, pick.backup_id):
+        return
+    raise Forbidden(
+        f"Only {pick.requestor}{' or ' + str(pick.backup) if pick.backup else ''} can "
+        f"{action} pick #{pick.pk}."
+    )
+
+
+def _get(pick_id: int) -> Pick:
+    pick = (
+        Pick.objects.select_related("requestor__user", "backup__user", "push", "branch")
+        .filter(pk=pick_id)
+        .first()
+    )
+    if pick is None:
+        raise NotFound(f"There is no pick #{pick_id}.")
+    return pick
+
+
+def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
+    """Approve a pick for its push; inside the confirmation window it is asked for at once."""
+    _require_release_engineer(actor, "approve")
+    with transaction.atomic():
+        pick = pick_transition(pick_id=pick_id, to=PickState.APPROVED, actor=actor, reason=reason)
+        if pick.push is None or pick.push.state not in (PushState.SCHEDULED, PushState.CONFIRMING):
+            pick.push = push_next(branch=pick.branch, now=timezone.now())
+            pick.save(update_fields=["push", "updated_at"])
+        when = f" for push {pick.push.label}" if pick.push else ""
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.APPROVED,
+            text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) was approved{when}.",
+            pick=pick,
+            push=pick.push,
+        )
+        if pick.push and pick.push.state == PushState.CONFIRMING:
+            from pushes.services.train import pick_ask_confirmation
+
+            pick = pick_ask_confirmation(pick=pick)
+    return pick
+
+
+def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
+    _require_release_engineer(actor, "reject")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the pick is rejected: the requestor will read it.")
+    with transaction.atomic():
+        pick = pick_transition(pick_id=pick_id, to=PickState.REJECTED, actor=actor, reason=reason)
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.REJECTED,
+            text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) was rejected: {reason}",
+            pick=pick,
+        )
+    return pick
+
+
+def pick_defer(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
+    """Not this push: the pick moves to the next one."""
+    _require_release_engineer(actor, "defer")
+    with transaction.atomic():
+        current = _get(pick_id)
+        after = current.push.scheduled_at if current.push else timezone.now()
+        pick = pick_transition(
+            pick_id=pick_id,
+            to=PickState.DEFERRED,
+            actor=actor,
+            reason=reason,
+            push=push_next(branch=current.branch, now=after),
+        )
+        where = f"push {pick.push.label}" if pick.push else "a later push"
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.DEFERRED,
+            text=f"Pick #{pick.pk} ({pick.short_sha}) was deferred to {where}. {reason}".strip(),
+            pick=pick,
+            push=pick.push,
+        )
+    return pick
+
+
+def pick_withdraw(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
+    pick = _get(pick_id)
+    if not actor.is_release_engineer:
+        _require_requestor(pick, actor, "withdraw")
+    with transaction.atomic():
+        pick = pick_transition(pick_id=pick_id, to=PickState.WITHDRAWN, actor=actor, reason=reason)
+        notifications_answer(pick=pick)
+    return pick
+
+
+def pick_confirm(*, pick_id: int, actor: Engineer) -> Pick:
+    """The requestor (or their backup) is online to support the push."""
+    pick = _get(pick_id)
+    _require_requestor(pick, actor, "confirm")
+    if pick.state == PickState.CONFIRMED:
+        return pick  # a second press of "I'm here" changes nothing
+    with transaction.atomic():
+        pick = pick_transition(
+            pick_id=pick_id,
+            to=PickState.CONFIRMED,
+            actor=actor,
+            allowed_from=(PickState.APPROVED, PickState.AWAITING_CONFIRMATION),
+            reason="Online to support the push.",
+        )
+        notifications_answer(pick=pick)
+    return pick
+
+
+def pick_decline(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
+    """ "Not this time": the pick rolls to the next push (and expires after too many rolls)."""
+    pick = _get(pick_id)
+    _require_requestor(pick, actor, "decline")
+    from pushes.services.train import pick_roll
+
+    with transaction.atomic():
+        if pick.state not in (
+            PickState.APPROVED,
+            PickState.AWAITING_CONFIRMATION,
+            PickState.CONFIRMED,
+        ):
+            raise IllegalTransition(
+                f"Pick #{pick.pk} is {pick.get_state_display().lower()}: there is nothing to "
+                "decline."
+            )
+        pick = pick_roll(pick=pick, actor=actor, reason=reason or "Not this time.")
+        notifications_answer(pick=pick)
+    return pick
+
+
+def picks_awaiting(*, engineer: Engineer) -> list[Pick]:
+    """The engineer's picks waiting for their confirmation, oldest push first."""
+    return list(
+        Pick.objects.filter(
+            Q(requestor=engineer) | Q(backup=engineer),
+            state__in=[PickState.AWAITING_CONFIRMATION, PickState.APPROVED],
+        )
+        .select_related("push", "branch")
+        .order_by("push__scheduled_at", "pk")
+    )

@@ -1,0 +1,109 @@
+"""Where a repository's managed clone lives, and keeping its trunk index in step with git."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from pushes import git
+from pushes.locks import repository_lock
+from pushes.models import Repository, TrunkCommit
+from pushes.reviews import find_review_link
+
+log = logging.getLogger(__name__)
+
+INDEX_BATCH = 2000
+
+
+def clone_path(repository: Repository) -> Path:
+    return settings.DATA_DIR / "repos" / f"{repository.slug}.git"
+
+
+def scratch_dir() -> Path:
+    path = settings.DATA_DIR / "worktrees"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def repository_fetch(*, repository: Repository) -> Path:
+    """Clone or fetch the repository's managed clone; returns its path. Takes the repo lock."""
+    path = clone_path(repository)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with repository_lock(repository.slug):
+        git.sync(path, repository.remote_url)
+    return path
+
+
+def trunk_sync(*, repository: Repository) -> int:
+    """Fetch trunk and index the commits not indexed yet. Returns how many were added.
+
+    Safe to run twice: each batch and the indexed-up-to marker commit together, so a rerun
+    resumes where the last one stopped; the repository lock keeps two syncs from interleaving.
+    """
+    path = clone_path(repository)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with repository_lock(repository.slug):
+        git.sync(path, repository.remote_url)
+        added = trunk_index(repository, path)
+    Repository.objects.filter(pk=repository.pk).update(trunk_synced_at=timezone.now())
+    repository.refresh_from_db(fields=["trunk_indexed_sha", "trunk_synced_at"])
+    return added
+
+
+def trunk_index(repository: Repository, path: Path) -> int:
+    """Index trunk commits after the marker. The caller holds the repository lock."""
+    repository.refresh_from_db(fields=["trunk_indexed_sha"])
+    head = git.rev_parse(path, git.trunk_ref(repository.trunk_branch))
+    if head is None:
+        raise git.GitError(f"trunk branch {repository.trunk_branch!r} not found on the remote")
+    since = repository.trunk_indexed_sha or None
+    if since and not git.is_ancestor(path, since, head):
+        # Trunk was rewritten (a force-push): the old index no longer describes it.
+        log.warning("trunk of %s was rewritten; reindexing", repository.slug)
+        with transaction.atomic():
+            TrunkCommit.objects.filter(repository=repository).delete()
+            Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha="")
+        since = None
+    added = 0
+    batch: list[TrunkCommit] = []
+    next_position = _next_position(repository)
+    for info in git.trunk_commits(path, repository.trunk_branch, since=since):
+        batch.append(_trunk_commit(repository, info, next_position + len(batch)))
+        if len(batch) >= INDEX_BATCH:
+            added += _store(repository, batch)
+            next_position += len(batch)
+            batch = []
+    if batch:
+        added += _store(repository, batch)
+    return added
+
+
+def _next_position(repository: Repository) -> int:
+    top = TrunkCommit.objects.filter(repository=repository).aggregate(top=Max("position"))["top"]
+    return 0 if top is None else top + 1
+
+
+def _trunk_commit(repository: Repository, info: git.CommitInfo, position: int) -> TrunkCommit:
+    link = find_review_link(info.message)
+    return TrunkCommit(
+        repository=repository,
+        sha=info.sha,
+        position=position,
+        author_name=info.author_name[:200],
+        author_email=info.author_email[:254],
+        committed_at=info.committed_at,
+        title=info.title[:500],
+        review_url=link.url[:500] if link else "",
+    )
+
+
+def _store(repository: Repository, batch: list[TrunkCommit]) -> int:
+    with transaction.atomic():
+        TrunkCommit.objects.bulk_create(batch)
+        Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha=batch[-1].sha)
+    return len(batch)

@@ -1,0 +1,73 @@
+"""Celery tasks: triggers only. Each re-reads the database and calls one service, so running a
+task twice (at-least-once delivery) changes nothing the first run did not."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from pushes import reviews, services
+from pushes.models import Repository
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def train_tick() -> None:
+    """Every minute: cut due branches, open confirmations, remind, rehearse, run due pushes."""
+    services.branch_cut_due()
+    work = services.train_advance()
+    for push_id in work.rehearse:
+        push_rehearse.delay(push_id)
+    for push_id in work.due:
+        push_run.delay(push_id)
+
+
+@shared_task(ignore_result=True)
+def trunk_sync_all() -> None:
+    """Every minute: queue a trunk sync for each active repository."""
+    for pk in Repository.objects.filter(is_active=True).values_list("pk", flat=True):
+        trunk_sync.delay(pk)
+
+
+@shared_task(ignore_result=True)
+def trunk_sync(repository_id: int) -> None:
+    """Fetch one repository's trunk and index its new commits."""
+    repository = Repository.objects.filter(pk=repository_id, is_active=True).first()
+    if repository is None:
+        return
+    added = services.trunk_sync(repository=repository)
+    if added:
+        log.info("indexed %d new trunk commits of %s", added, repository.slug)
+
+
+@shared_task(ignore_result=True)
+def push_run(push_id: int) -> None:
+    """Run or resume one push; a push already running elsewhere is left to that run."""
+    try:
+        services.push_run(push_id=push_id)
+    except services.PushBusy as busy:
+        log.info("push %s: %s", push_id, busy.message)
+
+
+@shared_task(ignore_result=True)
+def push_rehearse(push_id: int) -> None:
+    """Rehearse a push's picks so predicted conflicts reach requestors in time."""
+    services.push_rehearse(push_id=push_id)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=3)
+def pick_review_fetch(self, pick_id: int) -> None:
+    """Count a pick's review comments; retry with backoff, then record "unknown"."""
+    final = self.request.retries >= self.max_retries
+    try:
+        reviews.pick_review_fetch(pick_id=pick_id, final_attempt=final)
+    except reviews.ReviewUnavailable as error:
+        raise self.retry(countdown=10 * 2**self.request.retries, exc=error) from None
+
+
+@shared_task(ignore_result=True)
+def notification_deliver(notification_id: int) -> None:
+    """Deliver one notice to chat; the notifier records the delivery, so a rerun skips it."""
+    services.notification_deliver(notification_id=notification_id)

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = "releasebot.chat"
+    label = "chat"
+    verbose_name = "Chat bot"

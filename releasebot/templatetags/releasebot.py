@@ -1,0 +1,71 @@
+"""Small display helpers shared by every page: state badges, stars, short shas."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+
+from karma.models import MAX_STARS
+
+register = template.Library()
+
+_TONE = {
+    # picks
+    "shipped": "ok",
+    "picked": "ok",
+    "confirmed": "ok",
+    "approved": "info",
+    "awaiting-confirmation": "warn",
+    "requested": "",
+    "deferred": "warn",
+    "rejected": "bad",
+    "conflict": "bad",
+    "tests-failed": "bad",
+    "reverted": "bad",
+    "expired": "",
+    "withdrawn": "",
+    # pushes and test runs
+    "done": "ok",
+    "passed": "ok",
+    "scheduled": "",
+    "confirming": "warn",
+    "merging": "info",
+    "tagging": "info",
+    "pushing": "info",
+    "deploying": "info",
+    "running": "info",
+    "failed": "bad",
+    "timed-out": "bad",
+    "error": "bad",
+    "skipped": "",
+    # branches
+    "stabilising": "warn",
+    "closed": "",
+}
+
+
+@register.simple_tag
+def state_badge(state: str, label: str | None = None) -> str:
+    return format_html(
+        '<span class="badge {}" data-state="{}">{}</span>',
+        _TONE.get(state, ""),
+        state,
+        label or state.replace("-", " "),
+    )
+
+
+@register.simple_tag
+def stars(count: int | None) -> str:
+    count = MAX_STARS if count is None else count
+    return format_html(
+        '<span class="stars" title="{} of {} stars">{}<span class="off">{}</span></span>',
+        count,
+        MAX_STARS,
+        "★" * count,
+        "★" * (MAX_STARS - count),
+    )
+
+
+@register.filter
+def short(sha: str) -> str:
+    return (sha or "")[:10]

@@ -1,0 +1,117 @@
+"""The weekly cut and the trunk index, on real repositories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import time_machine
+
+from pushes import git, services
+from pushes.choices import BranchState, PushKind
+from pushes.models import Push, ReleaseBranch, TrunkCommit
+from pushes.tasks import train_tick
+from tests.repos import git as run_git
+
+LA = zoneinfo.ZoneInfo("America/Los_Angeles")
+SUNDAY_CUT = dt.datetime(2026, 11, 22, 18, 0, tzinfo=LA)
+
+
+def test_trunk_sync_indexes_every_trunk_commit_in_order_with_its_review_link(repository, remote):
+    assert services.trunk_sync(repository=repository) == 5
+    commits = list(TrunkCommit.objects.filter(repository=repository).order_by("position"))
+    assert [c.sha for c in commits] == list(reversed(remote.log()))
+    assert [c.position for c in commits] == [0, 1, 2, 3, 4]
+    assert commits[0].title == "Add module 1"
+    assert commits[0].review_url == "https://github.com/acme/app/pull/101"
+    assert commits[1].review_url == "https://phabricator.example.com/D102"
+    assert commits[0].author_email == "alice@example.com"
+
+
+def test_trunk_sync_twice_adds_only_new_commits(repository, remote):
+    services.trunk_sync(repository=repository)
+    assert services.trunk_sync(repository=repository) == 0
+    new = remote.commit({"src/new.py": "X = 1\n"}, "Add new")
+    assert services.trunk_sync(repository=repository) == 1
+    latest = TrunkCommit.objects.get(repository=repository, sha=new)
+    assert latest.position == 5
+    repository.refresh_from_db()
+    assert repository.trunk_indexed_sha == new
+
+
+def test_a_cut_makes_the_release_branch_and_latest_at_trunks_head_on_the_remote(repository, remote):
+    branch = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    head = remote.head()
+    assert branch.name == "release/2026-11-22"
+    assert (branch.base_sha, branch.base_position, branch.state) == (
+        head,
+        4,
+        BranchState.STABILISING,
+    )
+    assert remote.head("refs/heads/release/2026-11-22") == head
+    assert remote.head("refs/heads/latest") == head
+
+
+def test_a_cut_schedules_the_weekly_ship_and_the_daily_pushes(repository):
+    branch = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    pushes = list(branch.pushes.order_by("scheduled_at"))
+    assert [
+        (p.kind, p.scheduled_at.astimezone(LA).strftime("%a %H:%M"), p.number) for p in pushes
+    ] == [
+        (PushKind.WEEKLY, "Tue 11:00", 1),
+        (PushKind.DAILY, "Wed 11:00", 1),
+        (PushKind.DAILY, "Wed 16:00", 2),
+        (PushKind.DAILY, "Thu 11:00", 1),
+        (PushKind.DAILY, "Thu 16:00", 2),
+        (PushKind.DAILY, "Fri 11:00", 1),
+        (PushKind.DAILY, "Fri 16:00", 2),
+    ]
+
+
+def test_cutting_twice_changes_nothing(repository, remote):
+    first = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    remote.commit({"src/late.py": "LATE = 1\n"}, "Landed after the cut")
+    second = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    assert second.pk == first.pk
+    assert ReleaseBranch.objects.count() == 1
+    assert Push.objects.count() == 7
+    assert remote.head("refs/heads/release/2026-11-22") == first.base_sha
+
+
+def test_a_branch_left_in_git_by_a_crashed_cut_is_adopted_not_moved(repository, remote):
+    path = services.clone_path(repository)
+    services.trunk_sync(repository=repository)
+    old_head = remote.head()
+    git.branch_create(path, "release/2026-11-22", old_head)  # the crash: git done, no row
+    remote.commit({"src/late.py": "LATE = 1\n"}, "Landed after the crash")
+    branch = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    assert branch.base_sha == old_head
+    assert remote.head("refs/heads/release/2026-11-22") == old_head
+
+
+def test_next_weeks_cut_closes_the_previous_branch_and_moves_latest(repository, remote):
+    first = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    remote.commit({"src/next.py": "NEXT = 1\n"}, "Next week's work")
+    second = services.branch_cut(repository=repository, at=SUNDAY_CUT + dt.timedelta(days=7))
+    first.refresh_from_db()
+    assert first.state == BranchState.CLOSED
+    assert second.name == "release/2026-11-29"
+    assert remote.head("refs/heads/latest") == remote.head() == second.base_sha
+    tags = run_git(remote.bare, "for-each-ref", "--format=%(refname)", "refs/heads/release")
+    assert tags.split() == ["refs/heads/release/2026-11-22", "refs/heads/release/2026-11-29"]
+
+
+def test_the_beat_tick_cuts_only_when_the_cut_is_due(repository):
+    with time_machine.travel(SUNDAY_CUT - dt.timedelta(minutes=1), tick=False):
+        train_tick()
+    assert not ReleaseBranch.objects.exists()
+    with time_machine.travel(SUNDAY_CUT + dt.timedelta(seconds=30), tick=False):
+        train_tick()
+        train_tick()
+    assert list(ReleaseBranch.objects.values_list("name", flat=True)) == ["release/2026-11-22"]
+
+
+def test_a_cut_missed_by_more_than_a_day_is_left_to_a_person(repository):
+    with time_machine.travel(SUNDAY_CUT + dt.timedelta(days=2), tick=False):
+        train_tick()
+    assert not ReleaseBranch.objects.exists()

@@ -1,0 +1,1 @@
+"""Local HTTP servers that answer like the outside services Releasebot talks to."""

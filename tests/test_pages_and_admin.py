@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.urls import reverse
+
+
+def test_pages_ask_anonymous_visitors_to_log_in(client, db):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_home_page_explains_what_to_do_with_no_repository(client, alice):
+    client.force_login(alice.user)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert b"No repositories yet" in response.content
+
+
+def test_a_wrong_password_gets_a_clear_message(client, alice):
+    response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
+    assert response.status_code == 200
+    assert b"do not match" in response.content
+
+
+@pytest.mark.parametrize(
+    "model",
+    [m for m in apps.get_models() if m._meta.app_label in {"pushes", "karma"}],
+    ids=lambda m: m.__name__,
+)
+def test_every_model_has_an_admin_that_renders(client, rel, model):
+    assert model in admin.site._registry, f"{model.__name__} has no admin"
+    rel.user.is_superuser = True
+    rel.user.save()
+    client.force_login(rel.user)
+    meta = model._meta
+    for url in (
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"),
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_add"),
+    ):
+        assert client.get(url).status_code == 200, url
