@@ -145,6 +145,7 @@ class ReviewStatus(models.TextChoices):
 
 
 class TestRunState(models.TextChoices):
+    __test__ = False  # a model's states, not a pytest test class
     RUNNING = "running", "Running"
     PASSED = "passed", "Passed"
     FAILED = "failed", "Failed"

@@ -410,6 +410,8 @@ class PickEvent(models.Model):
 class TestRun(models.Model):
     """The repository's test command run after a pick (or over a whole push) and its log."""
 
+    __test__ = False  # a model, not a pytest test class
+
     push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="test_runs")
     pick = models.ForeignKey(
         Pick, on_delete=models.SET_NULL, null=True, blank=True, related_name="test_runs"

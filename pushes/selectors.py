@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from karma.selectors import karma_history, karma_stars, karma_stars_many
-from pushes.choices import PICK_OPEN_STATES, BranchState, PushState
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
+from pushes.choices import PICK_OPEN_STATES, BranchState, PushKind, PushState
+from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from releasebot.errors import DomainError, NotFound
 
 
 def branch_current(*, repository: Repository) -> ReleaseBranch | None:
@@ -125,3 +128,121 @@ def engineer_page(*, engineer: Engineer) -> dict[str, object]:
         "karma_events": karma_history(user_id=engineer.user_id),
         "picks": picks,
     }
+
+
+# --- revision status: "where is my revision?" -----------------------------------------------
+
+_REVIEW_NUMBER = re.compile(r"^(?:D|#)?(\d{1,9})$", re.IGNORECASE)
+_HEX = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+@dataclass(frozen=True)
+class RevisionStatus:
+    """The whole story of one trunk revision, from the index (no git)."""
+
+    commit: TrunkCommit
+    cut_into: ReleaseBranch | None  # the first release branch cut with it in
+    cut_shipped_at: dt.datetime | None  # when that branch's weekly ship went out
+    picks: list[Pick]
+
+    @property
+    def shipped_at(self) -> dt.datetime | None:
+        times = [p.shipped_at for p in self.picks if p.shipped_at]
+        if self.cut_shipped_at:
+            times.append(self.cut_shipped_at)
+        return min(times) if times else None
+
+    @property
+    def story(self) -> list[str]:
+        """The status in plain sentences, for chat and for the page's summary."""
+        c = self.commit
+        tz = c.repository.tz
+        lines = [
+            f"{c.short_sha} {c.title}",
+            f"by {c.author_name}, on {c.repository.trunk_branch} of {c.repository.name} since "
+            f"{c.committed_at.astimezone(tz):%a %d %b %Y %H:%M %Z}.",
+        ]
+        if self.cut_into:
+            shipped = "; not shipped yet (the weekly ship is still to come)"
+            if self.cut_shipped_at:
+                when = self.cut_shipped_at.astimezone(tz)
+                shipped = f"; shipped with the weekly push {when:%a %d %b %H:%M}"
+            lines.append(f"In {self.cut_into.name} by the cut{shipped}.")
+        elif not self.picks:
+            lines.append("Not in any release branch yet: it rides the next weekly cut.")
+        for pick in self.picks:
+            where = f" in push {pick.push.label}" if pick.push else ""
+            state = pick.get_state_display().lower()
+            line = f"Pick #{pick.pk} to {pick.branch.name} by {pick.requestor}: {state}{where}"
+            if pick.shipped_at:
+                line += f", shipped {pick.shipped_at.astimezone(tz):%a %d %b %H:%M}"
+            lines.append(line + ".")
+        return lines
+
+
+def revision_lookup(*, query: str) -> TrunkCommit:
+    """The trunk commit a SHA (full or 7+ digits), a review URL or a review number names."""
+    text = (query or "").strip()
+    commits = TrunkCommit.objects.select_related("repository")
+    lowered = text.lower()
+    if _HEX.match(lowered):
+        found = (
+            list(commits.filter(sha__startswith=lowered)[:11])
+            if len(lowered) < 40
+            else list(commits.filter(sha=lowered))
+        )
+    elif text.startswith(("http://", "https://")):
+        found = list(commits.filter(review_url=text.rstrip("/"))[:11])
+    elif _REVIEW_NUMBER.match(text):
+        number = _REVIEW_NUMBER.match(text).group(1)
+        found = list(
+            commits.filter(
+                Q(review_url__endswith=f"/D{number}")
+                | Q(review_url__endswith=f"/pull/{number}")
+                | Q(review_url__endswith=f"/merge_requests/{number}")
+                | Q(review_url__endswith=f"/+/{number}")
+            )[:11]
+        )
+    else:
+        raise DomainError(
+            f"{text[:40]!r} is not a revision: give a SHA (7+ hex digits), a review URL or a "
+            "review number (D123, #45).",
+            code="bad-revision",
+        )
+    if not found:
+        raise NotFound(f"No trunk commit matches {text[:80]}.", code="unknown-revision")
+    if len(found) > 1:
+        listed = "; ".join(f"{c.short_sha} {c.title[:60]}" for c in found[:10])
+        raise DomainError(
+            f"{text[:40]} matches {len(found)} commits ({listed}). Give more digits.",
+            code="ambiguous-revision",
+            details={"candidates": [c.sha for c in found[:10]]},
+        )
+    return found[0]
+
+
+def revision_status(*, query: str) -> RevisionStatus:
+    """Where is my revision? Answered from the database index in a handful of queries."""
+    commit = revision_lookup(query=query)
+    cut_into = (
+        ReleaseBranch.objects.filter(
+            repository_id=commit.repository_id, base_position__gte=commit.position
+        )
+        .order_by("cut_at")
+        .first()
+    )
+    cut_shipped_at = None
+    if cut_into:
+        cut_shipped_at = (
+            Push.objects.filter(branch=cut_into, kind=PushKind.WEEKLY, state=PushState.DONE)
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+    picks = list(
+        Pick.objects.filter(branch__repository_id=commit.repository_id, sha=commit.sha)
+        .select_related("branch", "push", "requestor__user")
+        .order_by("created_at")
+    )
+    return RevisionStatus(
+        commit=commit, cut_into=cut_into, cut_shipped_at=cut_shipped_at, picks=picks
+    )

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import kombu.pools
 from django.conf import settings
 from django.db import connection
 
@@ -80,6 +81,7 @@ def _reset_pools() -> None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    kombu.pools.reset()  # kombu keeps producer pools per connection, globally
 
 
 @contextmanager
