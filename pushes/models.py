@@ -149,6 +149,11 @@ class Repository(models.Model):
     risk_churn_threshold = models.PositiveIntegerField(
         default=70, help_text="Churn (7 x comments + ...) at or above which it is controversial."
     )
+    hot_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Glob patterns of risky files, e.g. ["app/checkout/*", "*.sql"].',
+    )
     trunk_indexed_sha = models.CharField(max_length=40, blank=True)
     trunk_synced_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
@@ -327,6 +332,7 @@ class Pick(models.Model):
     lines_added = models.PositiveIntegerField(default=0)
     lines_deleted = models.PositiveIntegerField(default=0)
     files_changed = models.PositiveIntegerField(default=0)
+    paths = models.JSONField(default=list, blank=True, help_text="The files the change touches.")
     review_comments = models.PositiveIntegerField(null=True, blank=True)
     review_status = models.CharField(
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.NONE

@@ -80,6 +80,7 @@ def picks_write(
                 lines_added=stat.lines_added,
                 lines_deleted=stat.lines_deleted,
                 files_changed=stat.files_changed,
+                paths=list(stat.files),
                 **_review(rng, planned, commit.review_url),
                 rolls=planned.rolls,
                 conflict_files=planned.conflict_files,

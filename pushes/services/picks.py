@@ -240,6 +240,7 @@ def pick_request(
                 lines_added=stats.lines_added,
                 lines_deleted=stats.lines_deleted,
                 files_changed=stats.files_changed,
+                paths=list(stats.files[:500]),
                 predicted_conflicts=list(dry_run.conflict_files),
                 prerequisites=dry_run.prerequisites,
                 checked_at=now,

@@ -19,10 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from pushes import git
+from karma.selectors import karma_stars_many
+from pushes import cadence, git
 from pushes.choices import (
     PUSH_FINISHED_STATES,
     PUSH_RUNNING_STATES,
+    FridayPolicy,
     NotificationKind,
     PickState,
     PushKind,
@@ -32,6 +34,7 @@ from pushes.choices import (
 )
 from pushes.locks import LockTimeout, repository_lock
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, TestRun
+from pushes.risk import LOW, pick_risk
 from pushes.services.notifications import notify
 from pushes.services.picks import pick_transition, push_next
 from pushes.services.repositories import clone_path, scratch_dir
@@ -141,9 +144,10 @@ def _merge(push: Push) -> None:
         pick_roll(pick=pick, actor=None, reason="Not confirmed before the push.")
     picks = list(
         push.picks.filter(state=PickState.CONFIRMED)
-        .select_related("requestor__user", "branch")
+        .select_related("requestor__user", "branch__repository", "push")
         .order_by("trunk_position", "pk")
     )
+    picks = _friday_careful(push, picks)
     if picks:
         head = git.branch_head(path, branch.name)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
@@ -156,6 +160,27 @@ def _merge(push: Push) -> None:
                 _fail(push, f"The tests failed on {branch.name}: see the test console.")
                 return
     _advance(push, PushState.TAGGING)
+
+
+def _friday_careful(push: Push, picks: list[Pick]) -> list[Pick]:
+    """On a `careful` Friday only low-risk picks go out; the others roll to the next push."""
+    repository = push.branch.repository
+    if not (
+        push.kind == PushKind.DAILY
+        and repository.friday_policy == FridayPolicy.CAREFUL
+        and cadence.is_friday(repository, push.scheduled_at)
+    ):
+        return picks
+    stars = karma_stars_many(user_ids={p.requestor.user_id for p in picks})
+    kept = []
+    for pick in picks:
+        risk = pick_risk(pick, stars=stars[pick.requestor.user_id], when_pushed=False)
+        if risk.level == LOW:
+            kept.append(pick)
+        else:
+            reason = f"Friday policy is careful: only low-risk picks go out ({risk.summary})."
+            pick_roll(pick=pick, actor=None, reason=reason)
+    return kept
 
 
 def _merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:

@@ -42,8 +42,8 @@ def repository_fetch(*, repository: Repository) -> Path:
 def trunk_sync(*, repository: Repository) -> int:
     """Fetch trunk and index the commits not indexed yet. Returns how many were added.
 
-    Safe to run twice: each batch and the indexed-up-to marker commit together, so a rerun
-    resumes where the last one stopped; the repository lock keeps two syncs from interleaving.
+    Safe to run twice: the index itself says where it stopped (its last position), so a rerun
+    resumes there; the repository lock keeps two syncs from interleaving.
     """
     path = clone_path(repository)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,12 +56,19 @@ def trunk_sync(*, repository: Repository) -> int:
 
 
 def trunk_index(repository: Repository, path: Path) -> int:
-    """Index trunk commits after the marker. The caller holds the repository lock."""
-    repository.refresh_from_db(fields=["trunk_indexed_sha"])
+    """Index trunk commits after the last indexed one. The caller holds the repository lock."""
     head = git.rev_parse(path, git.trunk_ref(repository.trunk_branch))
     if head is None:
         raise git.GitError(f"trunk branch {repository.trunk_branch!r} not found on the remote")
-    since = repository.trunk_indexed_sha or None
+    # The index, not a separate marker, says where it stopped: a marker saved from a stale
+    # copy of the row (an admin form, say) would make the next sync index commits twice.
+    last = (
+        TrunkCommit.objects.filter(repository=repository)
+        .order_by("-position")
+        .values_list("sha", flat=True)
+        .first()
+    )
+    since = last or None
     if since and not git.is_ancestor(path, since, head):
         # Trunk was rewritten (a force-push): the old index no longer describes it.
         log.warning("trunk of %s was rewritten; reindexing", repository.slug)

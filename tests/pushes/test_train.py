@@ -115,3 +115,15 @@ def test_a_cut_missed_by_more_than_a_day_is_left_to_a_person(repository):
     with time_machine.travel(SUNDAY_CUT + dt.timedelta(days=2), tick=False):
         train_tick()
     assert not ReleaseBranch.objects.exists()
+
+
+def test_a_stale_copy_of_the_repository_saved_over_does_not_make_the_index_repeat(
+    repository, remote
+):
+    stale = type(repository).objects.get(pk=repository.pk)  # loaded before the sync
+    services.trunk_sync(repository=repository)
+    stale.test_command = "make check"  # an admin form saved after the sync
+    stale.save()
+    remote.commit({"src/after.py": "A = 1\n"}, "After the save")
+    assert services.trunk_sync(repository=repository) == 1
+    assert TrunkCommit.objects.filter(repository=repository).count() == 6

@@ -9,7 +9,7 @@ import sys
 import pytest
 import time_machine
 
-from pushes import services, tasks
+from pushes import selectors, services, tasks
 from pushes.choices import PickState, PushState
 from pushes.models import Notification, Pick, Push, ReleaseBranch
 from releasebot.celery import app
@@ -143,3 +143,17 @@ def test_a_week_of_the_train_leaves_git_exactly_as_the_picks_say(
     assert Notification.objects.filter(engineer=bob, kind="expired").count() == 1
     assert Notification.objects.filter(engineer=alice, kind="rolled", pick_id=p_late).count() == 1
     assert Notification.objects.filter(engineer=rel, kind="push-summary").count() == 7
+    # Reminded at T-10; every push rehearsed before it ran.
+    assert Notification.objects.filter(engineer=alice, kind="reminder", pick_id=p_late).exists()
+    assert not branch.pushes.filter(rehearsed_at__isnull=True).exists()
+    assert picks[p_off].predicted_conflicts == ["src/feature.py"]
+
+    # "Where is my revision?" answers from the index.
+    status = selectors.revision_status(query=late[:9])
+    assert status.shipped_at == picks[p_late].shipped_at
+    assert f"Pick #{p_late} to release/2026-11-22 by alice: shipped in push 2026-11-25.2" in (
+        " ".join(status.story)
+    )
+    before_cut = selectors.revision_status(query=git(remote.bare, "rev-parse", "main~7").strip())
+    assert before_cut.cut_into == branch
+    assert "shipped with the weekly push Tue 24 Nov 11:00" in " ".join(before_cut.story)
