@@ -154,6 +154,9 @@ class Repository(models.Model):
         blank=True,
         help_text='Glob patterns of risky files, e.g. ["app/checkout/*", "*.sql"].',
     )
+    chat_channel = models.CharField(
+        max_length=64, blank=True, help_text="Slack channel id for each push's summary."
+    )
     trunk_indexed_sha = models.CharField(max_length=40, blank=True)
     trunk_synced_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)

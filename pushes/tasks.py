@@ -71,3 +71,9 @@ def pick_review_fetch(self, pick_id: int) -> None:
 def notification_deliver(notification_id: int) -> None:
     """Deliver one notice to chat; the notifier records the delivery, so a rerun skips it."""
     services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def push_announce(push_id: int, text: str) -> None:
+    """Post a push's summary to its repository's chat channel."""
+    services.push_announce(push_id=push_id, text=text)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pushes.services.branches import branch_cut, branch_cut_due, push_schedule
-from pushes.services.notifications import notification_deliver, notification_mark_read, notify
+from pushes.services.notifications import (
+    announce,
+    notification_deliver,
+    notification_mark_read,
+    notify,
+    push_announce,
+)
 from pushes.services.picks import (
     DryRun,
     IllegalTransition,
@@ -42,6 +48,8 @@ from pushes.services.train import (
 )
 
 __all__ = [
+    "announce",
+    "push_announce",
     "DryRun",
     "IllegalTransition",
     "PickRefused",

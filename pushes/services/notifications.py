@@ -42,6 +42,24 @@ def notification_deliver(*, notification_id: int) -> None:
         import_string(path)().deliver(notification)
 
 
+def announce(*, push: Push, text: str) -> None:
+    """After commit, post a push's summary to its repository's chat channel, if it has one."""
+    if settings.RELEASEBOT_NOTIFIERS and push.branch.repository.chat_channel:
+        from pushes.tasks import push_announce
+
+        push_announce.delay_on_commit(push.pk, text)
+
+
+def push_announce(*, push_id: int, text: str) -> None:
+    push = Push.objects.select_related("branch__repository").filter(pk=push_id).first()
+    if push is None:
+        return
+    for path in settings.RELEASEBOT_NOTIFIERS:
+        notifier = import_string(path)()
+        if hasattr(notifier, "announce"):
+            notifier.announce(push, text)
+
+
 def notification_mark_read(*, engineer: Engineer) -> int:
     return Notification.objects.filter(engineer=engineer, read_at__isnull=True).update(
         read_at=timezone.now()

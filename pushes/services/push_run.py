@@ -35,7 +35,7 @@ from pushes.choices import (
 from pushes.locks import LockTimeout, repository_lock
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, TestRun
 from pushes.risk import LOW, pick_risk
-from pushes.services.notifications import notify
+from pushes.services.notifications import announce, notify
 from pushes.services.picks import pick_transition, push_next
 from pushes.services.repositories import clone_path, scratch_dir
 from pushes.services.train import WAITING, pick_roll, push_skip, push_skip_reason
@@ -373,6 +373,7 @@ def _ship(push: Push, *, deploy_error: str) -> None:
         summary = push_summary(push=push)
         for engineer in _release_engineers():
             notify(engineer=engineer, kind=NotificationKind.PUSH_SUMMARY, text=summary, push=push)
+        announce(push=push, text=summary)
 
 
 def push_summary(*, push: Push) -> str:
