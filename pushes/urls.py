@@ -2,13 +2,25 @@ from __future__ import annotations
 
 from django.urls import path
 
-from pushes import views
+from pushes import actions, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("repositories/<slug:slug>/", views.repository, name="repository"),
     path("branches/<int:pk>/", views.branch, name="branch"),
+    path("branches/<int:pk>/push-now/", views.branch_push_now, name="branch-push-now"),
     path("pushes/<int:pk>/", views.push, name="push"),
+    path("pushes/<int:pk>/picks/", views.push_picks, name="push-picks"),
+    path("pushes/<int:pk>/run/", views.push_run, name="push-run"),
+    path("picks/new/", views.pick_new, name="pick-new"),
     path("picks/<int:pk>/", views.pick, name="pick"),
     path("engineers/<str:username>/", views.engineer, name="engineer"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("r/", views.revision_search, name="revision-search"),
+    path("r/<str:rev>/", views.revision, name="revision"),
+]
+# One URL per move of a pick, /picks/<id>/<action>/, named pick-<action>.
+urlpatterns += [
+    path(f"picks/<int:pk>/{action}/", views.pick_act, {"action": action}, name=f"pick-{action}")
+    for action in actions.PICK_ACTIONS
 ]
