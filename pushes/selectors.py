@@ -10,8 +10,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from karma.selectors import karma_history, karma_stars, karma_stars_many
-from pushes.choices import PICK_OPEN_STATES, BranchState, PushKind, PushState
+from pushes.choices import PICK_OPEN_STATES, BranchState, PickState, PushKind, PushState
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.risk import pick_risk
 from releasebot.errors import DomainError, NotFound
 
 
@@ -104,14 +105,26 @@ def push_page(*, push: Push) -> dict[str, object]:
     }
 
 
+def pick_rejections(*, pick: Pick) -> int:
+    """How often this revision was rejected before: Releeph counts it in a pick's churn."""
+    return (
+        Pick.objects.filter(branch__repository_id=pick.branch.repository_id, sha=pick.sha)
+        .filter(state=PickState.REJECTED)
+        .exclude(pk=pick.pk)
+        .count()
+    )
+
+
 def pick_page(*, pick: Pick) -> dict[str, object]:
     events = list(pick.events.select_related("actor__user"))
+    stars = karma_stars(user_id=pick.requestor.user_id)
     return {
         "pick": pick,
         "branch": pick.branch,
         "repository": pick.branch.repository,
         "events": events,
-        "stars": karma_stars(user_id=pick.requestor.user_id),
+        "stars": stars,
+        "risk": pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick)),
         "test_runs": list(pick.test_runs.order_by("started_at")),
     }
 

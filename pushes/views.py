@@ -11,13 +11,14 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from pushes import actions, selectors, services, tasks
+from pushes import actions, selectors, services
 from pushes.choices import PUSH_RUNNING_STATES
 from pushes.forms import PickRequestForm, ReasonForm
 from pushes.models import Engineer, Notification, Pick, Push, ReleaseBranch, Repository
@@ -255,19 +256,13 @@ ONLY_RELEASE_ENGINEERS = "Only release engineers can start a push."
 @require_POST
 def push_run(request: HttpRequest, pk: int, me: Engineer) -> HttpResponse:
     """ "Run now": queue the push for a worker; the page then shows it pick by pick."""
-    push = get_object_or_404(Push.objects.select_related("branch"), pk=pk)
-    if not me.is_release_engineer:
-        return _refused(request, Forbidden(ONLY_RELEASE_ENGINEERS))
-    if not actions.push_can_run(push, me):
-        messages.error(
-            request,
-            f"Push {push.label} is {push.get_state_display().lower()}: there is nothing to start.",
-        )
-    else:
-        tasks.push_run.delay_on_commit(push.pk)
-        messages.success(
-            request, f"Push {push.label} of {push.branch.name} queued: it starts in a moment."
-        )
+    try:
+        push = services.push_request_run(push_id=pk, actor=me)
+    except DomainError as error:
+        return _refused(request, error)
+    messages.success(
+        request, f"Push {push.label} of {push.branch.name} queued: it starts in a moment."
+    )
     return redirect(push)
 
 
@@ -276,13 +271,12 @@ def push_run(request: HttpRequest, pk: int, me: Engineer) -> HttpResponse:
 def branch_push_now(request: HttpRequest, pk: int, me: Engineer) -> HttpResponse:
     """ "Push now": the branch's next push (or a new one), queued to run at once."""
     branch = get_object_or_404(ReleaseBranch.objects.select_related("repository"), pk=pk)
-    if not me.is_release_engineer:
-        return _refused(request, Forbidden(ONLY_RELEASE_ENGINEERS))
-    if not actions.branch_can_push(branch, me):
-        messages.error(request, f"{branch.name} is closed: the train moved on.")
-        return redirect(branch)
-    started = services.push_start_now(branch=branch)
-    tasks.push_run.delay_on_commit(started.pk)
+    try:
+        with transaction.atomic():
+            started = services.push_start_now(branch=branch, actor=me)
+            services.push_request_run(push_id=started.pk, actor=me)
+    except DomainError as error:
+        return _refused(request, error)
     messages.success(request, f"Push {started.label} of {branch.name} queued: it starts now.")
     return redirect(started)
 

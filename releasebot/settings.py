@@ -141,6 +141,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Release trains and cherry-picks: branches, pushes, picks and revisions.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,3 +1,26 @@
+"""Routes of the REST API, included under /api/ (namespace "api")."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
+
+from pushes.api import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("repositories", views.RepositoryViewSet, basename="repository")
+router.register("branches", views.BranchViewSet, basename="branch")
+router.register("pushes", views.PushViewSet, basename="push")
+router.register("picks", views.PickViewSet, basename="pick")
+router.register("test-runs", views.TestRunViewSet, basename="test-run")
+router.register("inbox", views.InboxViewSet, basename="inbox")
+
+urlpatterns = [
+    *router.urls,
+    path("revisions/", views.RevisionSearchView.as_view(), name="revision-search"),
+    # `path`, not `str`: a URL-encoded review URL arrives here with its slashes decoded.
+    path("revisions/<path:rev>/", views.RevisionView.as_view(), name="revision"),
+    re_path(r"^(?P<path>.*)$", views.not_found),
+]

@@ -12,6 +12,7 @@ from pushes.services.notifications import (
 )
 from pushes.services.picks import (
     DryRun,
+    GitUnavailable,
     IllegalTransition,
     PickRefused,
     PickRequestResult,
@@ -32,6 +33,7 @@ from pushes.services.picks import (
 from pushes.services.push_run import (
     PushBusy,
     push_rehearse,
+    push_request_run,
     push_retry,
     push_run,
     push_start_now,
@@ -52,6 +54,7 @@ __all__ = [
     "push_announce",
     "DryRun",
     "IllegalTransition",
+    "GitUnavailable",
     "PickRefused",
     "PickRequestResult",
     "PushBusy",
@@ -77,6 +80,7 @@ __all__ = [
     "push_confirmations_open",
     "push_next",
     "push_rehearse",
+    "push_request_run",
     "push_remind",
     "push_retry",
     "push_run",

@@ -56,6 +56,13 @@ class IllegalTransition(Conflict):
     code = "illegal-transition"
 
 
+class GitUnavailable(DomainError):
+    """Git failed while answering a request (the remote down, a broken clone); nothing stored."""
+
+    code = "git-unavailable"
+    status = 503
+
+
 # --- resolving what was asked for ---------------------------------------------------------
 
 
@@ -212,15 +219,20 @@ def pick_request(
     gate = karma_may_request(user_id=requestor.user_id)
     if not gate.allowed:
         raise PickRefused(gate.message, code="karma")
-    commit = revision_resolve(rev=rev, repository=repository)
-    branch = branch_for_pick(repository=commit.repository, name=branch_name)
-    _refuse_if_on_branch(branch, commit)
-    _refuse_if_requested(branch, commit.sha)
+    try:
+        commit = revision_resolve(rev=rev, repository=repository)
+        branch = branch_for_pick(repository=commit.repository, name=branch_name)
+        _refuse_if_on_branch(branch, commit)
+        _refuse_if_requested(branch, commit.sha)
+        stats = git.diff_stat(clone_path(branch.repository), commit.sha)
+        dry_run = pick_dry_run(branch=branch, sha=commit.sha)
+    except git.GitError as error:
+        raise GitUnavailable(
+            f"Git could not answer just now ({error.message[:200]}); nothing was stored. "
+            "Try again in a minute; if it persists, tell release engineering."
+        ) from error
     if backup is not None and backup.pk == requestor.pk:
         backup = None
-    path = clone_path(branch.repository)
-    stats = git.diff_stat(path, commit.sha)
-    dry_run = pick_dry_run(branch=branch, sha=commit.sha)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -414,7 +426,9 @@ def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
     _require_release_engineer(actor, "reject")
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why the pick is rejected: the requestor will read it.")
+        raise PickRefused(
+            "Say why the pick is rejected: the requestor will read it.", code="no-reason"
+        )
     with transaction.atomic():
         pick = pick_transition(pick_id=pick_id, to=PickState.REJECTED, actor=actor, reason=reason)
         notify(

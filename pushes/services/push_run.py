@@ -24,6 +24,7 @@ from pushes import cadence, git
 from pushes.choices import (
     PUSH_FINISHED_STATES,
     PUSH_RUNNING_STATES,
+    BranchState,
     FridayPolicy,
     NotificationKind,
     PickState,
@@ -39,7 +40,7 @@ from pushes.services.notifications import announce, notify
 from pushes.services.picks import pick_transition, push_next
 from pushes.services.repositories import clone_path, scratch_dir
 from pushes.services.train import WAITING, pick_roll, push_skip, push_skip_reason
-from releasebot.errors import Conflict
+from releasebot.errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -443,8 +444,17 @@ def push_rehearse(*, push_id: int) -> list[Pick]:
 # --- by hand ------------------------------------------------------------------------------
 
 
-def push_start_now(*, branch: ReleaseBranch) -> Push:
-    """A release engineer's "push now": the branch's next push, run now; or a new one."""
+def _require_release_engineer(actor: Engineer | None) -> None:
+    # No actor: an operator at the command line or the beat schedule.
+    if actor is not None and not actor.is_release_engineer:
+        raise Forbidden("Only release engineers can start a push.")
+
+
+def push_start_now(*, branch: ReleaseBranch, actor: Engineer | None = None) -> Push:
+    """A release engineer's "push now": the branch's next push, queued now; or a new one."""
+    _require_release_engineer(actor)
+    if branch.state == BranchState.CLOSED:
+        raise Conflict(f"{branch.name} is closed: the train moved on.", code="branch-closed")
     now = timezone.now()
     push = (
         Push.objects.filter(branch=branch, state__in=(PushState.SCHEDULED, PushState.CONFIRMING))
@@ -457,6 +467,24 @@ def push_start_now(*, branch: ReleaseBranch) -> Push:
         push = Push.objects.create(
             branch=branch, day=day, number=number + 1, scheduled_at=now, kind=PushKind.DAILY
         )
+    return push
+
+
+def push_request_run(*, push_id: int, actor: Engineer | None = None) -> Push:
+    """Queue a push to run (or resume) now, in the background; refused when it has finished."""
+    _require_release_engineer(actor)
+    push = Push.objects.select_related("branch").filter(pk=push_id).first()
+    if push is None:
+        raise NotFound(f"There is no push #{push_id}.")
+    if push.state in PUSH_FINISHED_STATES:
+        raise Conflict(
+            f"Push {push.label} of {push.branch.name} is {push.get_state_display().lower()}: "
+            "there is nothing to run.",
+            code="push-finished",
+        )
+    from pushes.tasks import push_run as push_run_task
+
+    push_run_task.delay_on_commit(push.pk)
     return push
 
 
@@ -475,6 +503,7 @@ def push_retry(*, push_id: int) -> Push:
 __all__ = [
     "push_next",
     "push_rehearse",
+    "push_request_run",
     "push_retry",
     "push_run",
     "push_start_now",

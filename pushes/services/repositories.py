@@ -69,7 +69,7 @@ def trunk_index(repository: Repository, path: Path) -> int:
         .first()
     )
     since = last or None
-    if since and not git.is_ancestor(path, since, head):
+    if since and not _still_on_trunk(path, since, head):
         # Trunk was rewritten (a force-push): the old index no longer describes it.
         log.warning("trunk of %s was rewritten; reindexing", repository.slug)
         with transaction.atomic():
@@ -114,3 +114,9 @@ def _store(repository: Repository, batch: list[TrunkCommit]) -> int:
         TrunkCommit.objects.bulk_create(batch)
         Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha=batch[-1].sha)
     return len(batch)
+
+
+def _still_on_trunk(path: Path, sha: str, head: str) -> bool:
+    # A commit the clone does not have (a re-cloned, rewritten trunk) is as gone as one that
+    # is no longer an ancestor: either way the index must be rebuilt.
+    return git.rev_parse(path, sha) is not None and git.is_ancestor(path, sha, head)

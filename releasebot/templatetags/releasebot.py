@@ -69,3 +69,19 @@ def stars(count: int | None) -> str:
 @register.filter
 def short(sha: str) -> str:
     return (sha or "")[:10]
+
+
+_RISK_TONE = {"low": "ok", "medium": "warn", "high": "bad"}
+
+
+@register.simple_tag
+def risk_badge(risk) -> str:
+    """The risk level as a badge; its reasons in the tooltip and beside it."""
+    label = f"{risk.level} risk" + (" ⚑" if risk.flagged else "")
+    return format_html(
+        '<span class="badge {}" title="{}" data-risk="{}">{}</span>',
+        _RISK_TONE.get(risk.level, ""),
+        risk.summary,
+        risk.level,
+        label,
+    )

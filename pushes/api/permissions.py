@@ -1,0 +1,28 @@
+"""Who may call the API: every call acts as an engineer; running pushes is release engineering's."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import BasePermission, IsAuthenticated
+
+
+class IsEngineer(BasePermission):
+    """A login without an Engineer row has no identity on the train, so it can do nothing."""
+
+    message = "Your account is not set up as an engineer: ask an admin."
+    code = "not-an-engineer"
+
+    def has_permission(self, request, view) -> bool:
+        return hasattr(request.user, "engineer")
+
+
+class IsReleaseEngineer(BasePermission):
+    message = "Only release engineers can run pushes."
+    code = "forbidden"
+
+    def has_permission(self, request, view) -> bool:
+        engineer = getattr(request.user, "engineer", None)
+        return engineer is not None and engineer.is_release_engineer
+
+
+ENGINEERS = [IsAuthenticated, IsEngineer]
+RELEASE_ENGINEERS = [IsAuthenticated, IsEngineer, IsReleaseEngineer]

@@ -1,0 +1,596 @@
+"""What the API reads from requests and writes in responses.
+
+Input serializers refuse fields they do not know (a typo is an error, not a silent no-op) and
+name their fields the way the services take them, so a view passes `validated_data` straight on.
+Output serializers are read-only and follow only relations the views select or prefetch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from django.db import models
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from karma.selectors import karma_stars, karma_stars_many
+from pushes.choices import (
+    BranchState,
+    FridayPolicy,
+    NotificationKind,
+    PickState,
+    PushKind,
+    PushState,
+    ReviewStatus,
+    ReviewTool,
+    TestRunState,
+    Weekday,
+)
+from pushes.models import (
+    Engineer,
+    Notification,
+    Pick,
+    PickEvent,
+    Push,
+    ReleaseBranch,
+    Repository,
+    TestRun,
+)
+
+# --- building blocks ----------------------------------------------------------------------
+
+
+class EnumField(serializers.ChoiceField):
+    """A choice of one of our `choices` classes, shown in the schema as a named enum.
+
+    Named after the class (PickState, PushState, ...) so that `state` of a pick and `state` of a
+    push are distinct enums in the schema, and the same enum wherever it appears.
+    """
+
+    def __init__(self, enum: type[models.Choices], **kwargs: object) -> None:
+        self.enum = enum
+        super().__init__(choices=enum.choices, **kwargs)
+
+    def to_representation(self, value: object) -> object:
+        if value in ("", None):
+            return None if self.allow_null else value
+        return super().to_representation(value)
+
+
+class EnumFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = EnumField
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return self.target.enum.__name__
+
+    def map_serializer_field(self, auto_schema, direction):
+        enum = self.target.enum
+        return {
+            "type": "integer" if issubclass(enum, models.IntegerChoices) else "string",
+            "enum": list(enum.values),
+            "description": "\n".join(f"* `{value}` - {label}" for value, label in enum.choices),
+        }
+
+
+class StrictFieldsMixin:
+    """Refuse fields the serializer does not know, naming them, instead of ignoring them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            known = [name for name, field in self.fields.items() if not field.read_only]
+            unknown = sorted(str(key) for key in data if key not in known)
+            if unknown:
+                takes = f"takes {', '.join(known)}" if known else "takes no fields"
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field: this request {takes}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal: a stable code for machines and a sentence for people."""
+
+    error = serializers.CharField(help_text='A stable code, e.g. "illegal-transition".')
+    message = serializers.CharField(help_text="What went wrong and what to do, in a sentence.")
+    details = serializers.JSONField(
+        required=False, help_text="More about it (e.g. the field errors, or the candidates)."
+    )
+
+
+class PageUrlMixin(serializers.Serializer):
+    """A link to the object's page in the web app."""
+
+    page_url = serializers.SerializerMethodField()
+
+    def get_page_url(self, obj: Repository | ReleaseBranch | Push | Pick) -> str:
+        path = obj.get_absolute_url()
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+def _without_credentials(url: str) -> str:
+    """A remote URL as safe to show: any user and password in it are dropped."""
+    parts = urlsplit(url)
+    if parts.scheme and (parts.username or parts.password):
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
+    """A request that takes no fields."""
+
+
+class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Why, for the pick's history."
+    )
+
+
+class RejectSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000,
+        help_text="Why the pick is rejected: the requestor reads it.",
+        error_messages={
+            "required": "Say why the pick is rejected: the requestor will read it.",
+            "blank": "Say why the pick is rejected: the requestor will read it.",
+        },
+    )
+
+
+class PickRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    revision = serializers.CharField(
+        source="rev",
+        max_length=100,
+        help_text="The trunk commit: a full SHA or at least 7 hex digits of one.",
+    )
+    reason = serializers.CharField(
+        max_length=2000,
+        help_text="Why this cannot wait for the next train.",
+        error_messages={
+            "required": "Say why this pick cannot wait for the next train.",
+            "blank": "Say why this pick cannot wait for the next train.",
+        },
+    )
+    branch = serializers.CharField(
+        source="branch_name",
+        required=False,
+        max_length=200,
+        help_text="The release branch, e.g. release/2026-11-22. Default: the current one.",
+    )
+    repository = serializers.CharField(
+        required=False, max_length=50, help_text="The repository's slug. Default: any active one."
+    )
+    backup = serializers.CharField(
+        required=False,
+        max_length=150,
+        help_text="Username of an engineer who may confirm in your place.",
+    )
+
+    def validate_repository(self, value: str) -> Repository:
+        repository = Repository.objects.filter(slug=value).first()
+        if repository is None:
+            raise serializers.ValidationError(f"There is no repository {value!r}.")
+        return repository
+
+    def validate_backup(self, value: str) -> Engineer:
+        engineer = Engineer.objects.select_related("user").filter(user__username=value).first()
+        if engineer is None:
+            raise serializers.ValidationError(f"There is no engineer {value!r}.")
+        return engineer
+
+
+class RevisionQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=500, help_text="A SHA (7+ hex digits), a review URL or a review number (D123)."
+    )
+
+
+class RevisionPathSerializer(serializers.Serializer):
+    rev = serializers.CharField(max_length=500)
+
+
+# Query parameters of the lists: each field's source is the ORM lookup it filters on.
+
+
+class BranchFilterSerializer(serializers.Serializer):
+    repository = serializers.SlugField(
+        source="repository__slug", required=False, help_text="The repository's slug."
+    )
+    state = EnumField(BranchState, required=False)
+
+
+class PushFilterSerializer(serializers.Serializer):
+    branch = serializers.IntegerField(source="branch_id", required=False, min_value=1)
+    state = EnumField(PushState, required=False)
+
+
+class PickFilterSerializer(serializers.Serializer):
+    state = EnumField(PickState, required=False)
+    branch = serializers.IntegerField(source="branch_id", required=False, min_value=1)
+    push = serializers.IntegerField(source="push_id", required=False, min_value=1)
+    requestor = serializers.CharField(
+        source="requestor__user__username",
+        required=False,
+        max_length=150,
+        help_text="The requestor's username.",
+    )
+    mine = serializers.BooleanField(
+        required=False, help_text="Only picks you requested or are the backup of."
+    )
+
+
+class TestRunFilterSerializer(serializers.Serializer):
+    push = serializers.IntegerField(source="push_id", required=False, min_value=1)
+    pick = serializers.IntegerField(source="pick_id", required=False, min_value=1)
+    state = EnumField(TestRunState, required=False)
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+class RepositorySerializer(PageUrlMixin, serializers.ModelSerializer):
+    """A repository and its train's settings (changed in the admin, read-only here)."""
+
+    remote_url = serializers.SerializerMethodField()
+    cut_weekday = EnumField(Weekday, read_only=True)
+    ship_weekday = EnumField(Weekday, read_only=True)
+    push_weekdays = serializers.ListField(child=EnumField(Weekday), read_only=True)
+    push_times = serializers.ListField(child=serializers.CharField(), read_only=True)
+    friday_policy = EnumField(FridayPolicy, read_only=True)
+    review_tool = EnumField(ReviewTool, read_only=True)
+    deploy_hook = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Repository
+        fields = [
+            "slug",
+            "name",
+            "page_url",
+            "remote_url",
+            "trunk_branch",
+            "time_zone",
+            "cut_weekday",
+            "cut_time",
+            "ship_weekday",
+            "ship_time",
+            "push_weekdays",
+            "push_times",
+            "friday_policy",
+            "confirm_lead_minutes",
+            "reminder_lead_minutes",
+            "max_rolls",
+            "test_command",
+            "test_timeout_seconds",
+            "deploy_hook",
+            "review_tool",
+            "review_api_url",
+            "review_token_env",
+            "risk_size_threshold",
+            "risk_churn_threshold",
+            "trunk_synced_at",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+    def get_remote_url(self, repository: Repository) -> str:
+        return _without_credentials(repository.remote_url)
+
+    def get_deploy_hook(self, repository: Repository) -> str:
+        """The kind of hook only: a webhook URL or a command line may carry a secret."""
+        hook = repository.deploy_hook.strip()
+        if not hook:
+            return "none"
+        return "webhook" if hook.startswith(("http://", "https://")) else "command"
+
+
+class BranchSerializer(PageUrlMixin, serializers.ModelSerializer):
+    repository = serializers.CharField(source="repository.slug", read_only=True)
+    state = EnumField(BranchState, read_only=True)
+
+    class Meta:
+        model = ReleaseBranch
+        fields = [
+            "id",
+            "repository",
+            "name",
+            "page_url",
+            "cut_at",
+            "base_sha",
+            "base_position",
+            "state",
+        ]
+        read_only_fields = fields
+
+
+class PushSerializer(PageUrlMixin, serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+    repository = serializers.CharField(source="branch.repository.slug", read_only=True)
+    kind = EnumField(PushKind, read_only=True)
+    state = EnumField(PushState, read_only=True)
+    label = serializers.CharField(read_only=True, help_text="Day and number: 2026-11-25.1.")
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Push
+        fields = [
+            "id",
+            "repository",
+            "branch",
+            "branch_name",
+            "label",
+            "page_url",
+            "kind",
+            "day",
+            "number",
+            "scheduled_at",
+            "state",
+            "tag",
+            "head_sha",
+            "reminded_at",
+            "rehearsed_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "error",
+        ]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, push: Push) -> float | None:
+        return push.duration.total_seconds() if push.duration else None
+
+
+class PickBriefSerializer(serializers.ModelSerializer):
+    """A pick in a list of another object (a push's picks, a revision's picks)."""
+
+    state = EnumField(PickState, read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+    push_label = serializers.CharField(source="push.label", read_only=True, allow_null=True)
+    requestor = serializers.CharField(source="requestor.username", read_only=True)
+
+    class Meta:
+        model = Pick
+        fields = [
+            "id",
+            "sha",
+            "title",
+            "state",
+            "branch",
+            "branch_name",
+            "push",
+            "push_label",
+            "requestor",
+            "confirmed_at",
+            "shipped_at",
+        ]
+        read_only_fields = fields
+
+
+class TestRunSerializer(serializers.ModelSerializer):
+    state = EnumField(TestRunState, read_only=True)
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TestRun
+        fields = [
+            "id",
+            "push",
+            "pick",
+            "command",
+            "state",
+            "exit_code",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, run: TestRun) -> float | None:
+        return run.duration.total_seconds() if run.duration else None
+
+
+class TestRunDetailSerializer(TestRunSerializer):
+    class Meta(TestRunSerializer.Meta):
+        fields = [*TestRunSerializer.Meta.fields, "log"]
+        read_only_fields = fields
+
+
+class PushDetailSerializer(PushSerializer):
+    """A push with its picks (in trunk order), their counts by state, and its test runs."""
+
+    pick_counts = serializers.SerializerMethodField()
+    picks = PickBriefSerializer(many=True, read_only=True)
+    test_runs = TestRunSerializer(many=True, read_only=True)
+
+    class Meta(PushSerializer.Meta):
+        fields = [*PushSerializer.Meta.fields, "pick_counts", "picks", "test_runs"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_pick_counts(self, push: Push) -> dict[str, int]:
+        """Picks by state; states with none are left out."""
+        return dict(Counter(pick.state for pick in push.picks.all()))
+
+
+class PrerequisiteSerializer(serializers.Serializer):
+    sha = serializers.CharField()
+    title = serializers.CharField()
+
+
+class PickListSerializer(serializers.ListSerializer):
+    """Looks up the requestors' stars for the whole page in one query."""
+
+    def to_representation(self, data):
+        picks = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        self.context["stars"] = karma_stars_many(user_ids={p.requestor.user_id for p in picks})
+        return super().to_representation(picks)
+
+
+class PickSerializer(PageUrlMixin, serializers.ModelSerializer):
+    """A pick with its risk data, as the dashboards show it."""
+
+    state = EnumField(PickState, read_only=True)
+    repository = serializers.CharField(source="branch.repository.slug", read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+    push_label = serializers.CharField(source="push.label", read_only=True, allow_null=True)
+    requestor = serializers.CharField(source="requestor.username", read_only=True)
+    requestor_stars = serializers.SerializerMethodField()
+    backup = serializers.CharField(source="backup.username", read_only=True, allow_null=True)
+    size = serializers.IntegerField(read_only=True, help_text="Lines touched plus 30 per file.")
+    review_status = EnumField(ReviewStatus, read_only=True)
+    conflict_files = serializers.ListField(child=serializers.CharField(), read_only=True)
+    predicted_conflicts = serializers.ListField(child=serializers.CharField(), read_only=True)
+    prerequisites = PrerequisiteSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pick
+        list_serializer_class = PickListSerializer
+        fields = [
+            "id",
+            "page_url",
+            "repository",
+            "branch",
+            "branch_name",
+            "push",
+            "push_label",
+            "sha",
+            "trunk_position",
+            "title",
+            "author_name",
+            "author_email",
+            "review_url",
+            "requestor",
+            "requestor_stars",
+            "backup",
+            "reason",
+            "state",
+            "lines_added",
+            "lines_deleted",
+            "files_changed",
+            "size",
+            "review_comments",
+            "review_status",
+            "rolls",
+            "conflict_files",
+            "predicted_conflicts",
+            "prerequisites",
+            "checked_at",
+            "result_sha",
+            "confirmed_at",
+            "shipped_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_requestor_stars(self, pick: Pick) -> int:
+        stars = self.context.get("stars")
+        if stars is not None and pick.requestor.user_id in stars:
+            return stars[pick.requestor.user_id]
+        return karma_stars(user_id=pick.requestor.user_id)
+
+
+class PickEventSerializer(serializers.ModelSerializer):
+    """One move of a pick: who (null: the bot), when, from which state to which, and why."""
+
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+    from_state = EnumField(PickState, read_only=True, allow_null=True)
+    to_state = EnumField(PickState, read_only=True)
+
+    class Meta:
+        model = PickEvent
+        fields = ["actor", "at", "from_state", "to_state", "reason"]
+        read_only_fields = fields
+
+
+class PickDetailSerializer(PickSerializer):
+    """A pick with its whole history and the test runs made after it."""
+
+    events = PickEventSerializer(many=True, read_only=True)
+    test_runs = TestRunSerializer(many=True, read_only=True)
+
+    class Meta(PickSerializer.Meta):
+        fields = [*PickSerializer.Meta.fields, "events", "test_runs"]
+        read_only_fields = fields
+
+
+class DryRunSerializer(serializers.Serializer):
+    """Would the pick apply on the branch now? If not: where it conflicts, and likely causes."""
+
+    applies = serializers.BooleanField()
+    conflict_files = serializers.ListField(child=serializers.CharField())
+    prerequisites = PrerequisiteSerializer(
+        many=True, help_text="Trunk commits not on the branch that touched the conflicting files."
+    )
+    summary = serializers.CharField()
+
+
+class PickCreatedSerializer(PickSerializer):
+    """The new pick, and whether it would apply on the branch now."""
+
+    dry_run = serializers.SerializerMethodField()
+
+    class Meta(PickSerializer.Meta):
+        fields = [*PickSerializer.Meta.fields, "dry_run"]
+        read_only_fields = fields
+
+    @extend_schema_field(DryRunSerializer)
+    def get_dry_run(self, pick: Pick) -> dict:
+        return DryRunSerializer(self.context["dry_run"]).data
+
+
+class CommitSerializer(serializers.Serializer):
+    sha = serializers.CharField()
+    title = serializers.CharField()
+    author_name = serializers.CharField()
+    author_email = serializers.CharField()
+    committed_at = serializers.DateTimeField()
+    review_url = serializers.CharField()
+    repository = serializers.CharField(source="repository.slug")
+    trunk_position = serializers.IntegerField(source="position")
+
+
+class BranchBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    state = EnumField(BranchState)
+
+
+class RevisionStatusSerializer(serializers.Serializer):
+    """Where a trunk revision is: the branch cut with it, its picks, when it shipped."""
+
+    commit = CommitSerializer()
+    cut_into = BranchBriefSerializer(
+        allow_null=True, help_text="The first release branch cut with it in, if any."
+    )
+    cut_shipped_at = serializers.DateTimeField(
+        allow_null=True, help_text="When that branch's weekly ship went out."
+    )
+    shipped_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it first shipped, by the cut or a pick."
+    )
+    picks = PickBriefSerializer(many=True)
+    story = serializers.ListField(
+        child=serializers.CharField(), help_text="The status in plain sentences."
+    )
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    kind = EnumField(NotificationKind, read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "text", "pick", "push", "created_at", "read_at", "answered_at"]
+        read_only_fields = fields
+
+
+class InboxReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications were marked read.")

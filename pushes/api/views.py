@@ -1,0 +1,423 @@
+"""The REST API. Each view parses with a serializer, calls one service or selector, renders.
+
+Refusals are DomainErrors raised by the services (and DRF's own errors); the project's
+exception handler answers all of them as {"error": code, "message": text, "details"?}.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from pushes import selectors, services
+from pushes.api import serializers as s
+from pushes.api.permissions import ENGINEERS, RELEASE_ENGINEERS
+from pushes.models import (
+    Notification,
+    Pick,
+    PickEvent,
+    Push,
+    ReleaseBranch,
+    Repository,
+    TestRun,
+)
+from releasebot.errors import NotFound
+
+_ERRORS = {
+    400: "Refused: the request or the domain said no (see `error`).",
+    401: "Not logged in: send `Authorization: Token <key>` or a session cookie.",
+    403: "Not allowed: not an engineer, or not yours to do.",
+    404: "No such object.",
+    409: "Not now: the object is not in a state that allows it.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses for the schema; every endpoint may answer 401 and 403."""
+    return {
+        code: OpenApiResponse(s.ErrorSerializer, description=_ERRORS[code])
+        for code in sorted({401, 403, *codes})
+    }
+
+
+QUEUED = OpenApiResponse(
+    s.PushSerializer, description="Queued: the push runs in the background; poll the push."
+)
+
+
+def parse(serializer_class: type[Serializer], data: object) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """Engineers only; an unknown id is a 404 in the error shape, whatever its spelling."""
+
+    permission_classes = ENGINEERS
+    filter_serializer_class: type[Serializer] | None = None
+    missing = "There is no such object."
+
+    def get_object(self):
+        value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        try:
+            obj = self.get_queryset().filter(**{self.lookup_field: value}).first()
+        except (ValueError, TypeError, DjangoValidationError):
+            obj = None
+        if obj is None:
+            raise NotFound(self.missing.format(str(value)[:60]))
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Filter a list by its query parameters; each field's source is its ORM lookup."""
+        if self.filter_serializer_class is None:
+            return queryset
+        return queryset.filter(**parse(self.filter_serializer_class, self.request.query_params))
+
+
+# --- repositories, branches, pushes -------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="repositories_list", responses={200: s.RepositorySerializer}),
+    retrieve=extend_schema(
+        operation_id="repositories_retrieve",
+        responses={200: s.RepositorySerializer, **errors(404)},
+    ),
+)
+class RepositoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Repositories on a train and their cadence (read-only: changed in the admin)."""
+
+    queryset = Repository.objects.order_by("name", "pk")
+    serializer_class = s.RepositorySerializer
+    lookup_field = "slug"
+    missing = "There is no repository {!r}."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="branches_list",
+        parameters=[s.BranchFilterSerializer],
+        responses={200: s.BranchSerializer, **errors(400)},
+    ),
+    retrieve=extend_schema(
+        operation_id="branches_retrieve", responses={200: s.BranchSerializer, **errors(404)}
+    ),
+)
+class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Release branches, newest cut first."""
+
+    queryset = ReleaseBranch.objects.select_related("repository").order_by("-cut_at", "-pk")
+    serializer_class = s.BranchSerializer
+    filter_serializer_class = s.BranchFilterSerializer
+    missing = "There is no branch #{}."
+
+    @extend_schema(
+        operation_id="branches_push_now",
+        request=s.EmptySerializer,
+        responses={202: QUEUED, **errors(400, 404, 409)},
+        description="Release engineers: run the branch's next push now (or a new one). "
+        "The push runs in the background; follow it at /api/pushes/{id}/.",
+    )
+    @action(
+        detail=True, methods=["post"], url_path="push-now", permission_classes=RELEASE_ENGINEERS
+    )
+    def push_now(self, request, pk=None):
+        branch = self.get_object()
+        parse(s.EmptySerializer, request.data)
+        with transaction.atomic():
+            push = services.push_start_now(branch=branch, actor=request.user.engineer)
+            services.push_request_run(push_id=push.pk, actor=request.user.engineer)
+        push.branch = branch
+        return Response(self._push(push), status=status.HTTP_202_ACCEPTED)
+
+    def _push(self, push: Push) -> dict:
+        return s.PushSerializer(push, context=self.get_serializer_context()).data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="pushes_list",
+        parameters=[s.PushFilterSerializer],
+        responses={200: s.PushSerializer, **errors(400)},
+    ),
+    retrieve=extend_schema(
+        operation_id="pushes_retrieve", responses={200: s.PushDetailSerializer, **errors(404)}
+    ),
+)
+class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Pushes, latest scheduled first; one push with its picks, counts and test runs."""
+
+    queryset = Push.objects.select_related("branch__repository").order_by("-scheduled_at", "-pk")
+    filter_serializer_class = s.PushFilterSerializer
+    missing = "There is no push #{}."
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(
+                Prefetch(
+                    "picks",
+                    Pick.objects.select_related("requestor__user", "branch", "push").order_by(
+                        "trunk_position", "pk"
+                    ),
+                ),
+                Prefetch("test_runs", TestRun.objects.defer("log").order_by("started_at", "pk")),
+            )
+        return queryset
+
+    def get_serializer_class(self):
+        return s.PushDetailSerializer if self.action == "retrieve" else s.PushSerializer
+
+    @extend_schema(
+        operation_id="pushes_run",
+        request=s.EmptySerializer,
+        responses={202: QUEUED, **errors(400, 404, 409)},
+        description="Release engineers: run (or resume) the push now, in the background.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=RELEASE_ENGINEERS)
+    def run(self, request, pk=None):
+        push = self.get_object()
+        parse(s.EmptySerializer, request.data)
+        services.push_request_run(push_id=push.pk, actor=request.user.engineer)
+        data = s.PushSerializer(push, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- picks --------------------------------------------------------------------------------
+
+
+def _pick_move(operation_id: str, description: str, request=s.ReasonSerializer):
+    return extend_schema(
+        operation_id=operation_id,
+        description=description,
+        request=request,
+        responses={200: s.PickDetailSerializer, **errors(400, 404, 409)},
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="picks_list",
+        parameters=[s.PickFilterSerializer],
+        responses={200: s.PickSerializer, **errors(400)},
+    ),
+    retrieve=extend_schema(
+        operation_id="picks_retrieve", responses={200: s.PickDetailSerializer, **errors(404)}
+    ),
+)
+class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Cherry-pick requests, newest first, and every move of one."""
+
+    queryset = Pick.objects.select_related(
+        "branch__repository", "push", "requestor__user", "backup__user"
+    ).order_by("-created_at", "-pk")
+    filter_serializer_class = s.PickFilterSerializer
+    missing = "There is no pick #{}."
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        if self.action != "list":
+            queryset = queryset.prefetch_related(
+                Prefetch("events", PickEvent.objects.select_related("actor__user")),
+                Prefetch("test_runs", TestRun.objects.defer("log").order_by("started_at", "pk")),
+            )
+        return queryset
+
+    def get_serializer_class(self):
+        return s.PickSerializer if self.action == "list" else s.PickDetailSerializer
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        params = parse(self.filter_serializer_class, self.request.query_params)
+        if params.pop("mine", False):
+            me = self.request.user.engineer
+            queryset = queryset.filter(Q(requestor=me) | Q(backup=me))
+        return queryset.filter(**params)
+
+    @extend_schema(
+        operation_id="picks_create",
+        request=s.PickRequestSerializer,
+        responses={
+            201: OpenApiResponse(
+                s.PickCreatedSerializer, description="Stored, with its dry run on the branch."
+            ),
+            **errors(400),
+        },
+        description="Ask for a trunk revision on a release branch. Every refusal (bad or "
+        "unknown revision, ambiguous prefix, already in the branch or requested, karma, "
+        "closed branch) is a 400 with its code, and nothing is stored.",
+    )
+    def create(self, request):
+        params = parse(s.PickRequestSerializer, request.data)
+        result = services.pick_request(requestor=request.user.engineer, **params)
+        context = {**self.get_serializer_context(), "dry_run": result.dry_run}
+        data = s.PickCreatedSerializer(result.pick, context=context).data
+        location = reverse("api:pick-detail", args=[result.pick.pk])
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def _moved(self, request, service, params_class=s.ReasonSerializer) -> Response:
+        pick = self.get_object()
+        params = parse(params_class, request.data)
+        service(pick_id=pick.pk, actor=request.user.engineer, **params)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @_pick_move("picks_approve", "Release engineers: approve the pick for its push.")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._moved(request, services.pick_approve)
+
+    @_pick_move("picks_reject", "Release engineers: reject, saying why.", s.RejectSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._moved(request, services.pick_reject, s.RejectSerializer)
+
+    @_pick_move("picks_defer", "Release engineers: not this push; it moves to the next.")
+    @action(detail=True, methods=["post"])
+    def defer(self, request, pk=None):
+        return self._moved(request, services.pick_defer)
+
+    @_pick_move("picks_withdraw", "The requestor (or a release engineer) takes it back.")
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._moved(request, services.pick_withdraw)
+
+    @_pick_move(
+        "picks_confirm",
+        "The requestor or their backup: online to support the push.",
+        s.EmptySerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._moved(request, services.pick_confirm, s.EmptySerializer)
+
+    @_pick_move("picks_decline", "The requestor or their backup: not this time; it rolls.")
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._moved(request, services.pick_decline)
+
+
+# --- revisions, test runs, inbox ----------------------------------------------------------
+
+
+class RevisionStatusMixin:
+    permission_classes = ENGINEERS
+
+    def _status(self, query: str) -> Response:
+        found = selectors.revision_status(query=query)
+        return Response(s.RevisionStatusSerializer(found).data)
+
+
+class RevisionSearchView(RevisionStatusMixin, APIView):
+    @extend_schema(
+        operation_id="revisions_search",
+        parameters=[s.RevisionQuerySerializer],
+        responses={200: s.RevisionStatusSerializer, **errors(400, 404)},
+        description="Where is my revision? `q` takes a SHA, a review URL or a review number.",
+    )
+    def get(self, request):
+        return self._status(parse(s.RevisionQuerySerializer, request.query_params)["q"])
+
+
+class RevisionView(RevisionStatusMixin, APIView):
+    @extend_schema(
+        operation_id="revisions_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "rev",
+                str,
+                OpenApiParameter.PATH,
+                description="A SHA (7+ hex digits), a review number (D123, #45) or a "
+                "URL-encoded review URL.",
+            )
+        ],
+        responses={200: s.RevisionStatusSerializer, **errors(400, 404)},
+        description="Where is my revision: the commit, the branch cut with it, its picks, "
+        "when it shipped, and the story in sentences.",
+    )
+    def get(self, request, rev: str):
+        return self._status(parse(s.RevisionPathSerializer, {"rev": rev})["rev"])
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="test_runs_list",
+        parameters=[s.TestRunFilterSerializer],
+        responses={200: s.TestRunSerializer, **errors(400)},
+    ),
+    retrieve=extend_schema(
+        operation_id="test_runs_retrieve",
+        responses={200: s.TestRunDetailSerializer, **errors(404)},
+    ),
+)
+class TestRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """The test runs after each pick and over each push; the log only on one run."""
+
+    queryset = TestRun.objects.order_by("-started_at", "-pk")
+    filter_serializer_class = s.TestRunFilterSerializer
+    missing = "There is no test run #{}."
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        return queryset.defer("log") if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        return s.TestRunSerializer if self.action == "list" else s.TestRunDetailSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="inbox_list",
+        responses={200: s.NotificationSerializer},
+        description="Your notifications, newest first.",
+    ),
+)
+class InboxViewSet(mixins.ListModelMixin, ApiViewSet):
+    serializer_class = s.NotificationSerializer
+    queryset = Notification.objects.order_by("-created_at", "-pk")
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset.none()
+        return self.queryset.filter(engineer=self.request.user.engineer)
+
+    @extend_schema(
+        operation_id="inbox_read",
+        request=s.EmptySerializer,
+        responses={200: s.InboxReadSerializer, **errors(400)},
+        description="Mark all your notifications read.",
+    )
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        parse(s.EmptySerializer, request.data)
+        marked = services.notification_mark_read(engineer=request.user.engineer)
+        return Response(s.InboxReadSerializer({"marked": marked}).data)
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong address should get this 404, not a 403
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any other address under /api/: a 404 in the API's error shape, not an HTML page."""
+    message = f"There is no API endpoint at {request.path}. They are listed at /api/docs/."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match and match.func is not not_found:
+            message = f"There is no API endpoint at {request.path}: add the trailing slash."
+    return JsonResponse({"error": "not-found", "message": message}, status=404)
