@@ -95,14 +95,18 @@ PICK_ACTIVE_STATES = (
 )
 # Picks still on their way out: what a dashboard of the current train shows.
 PICK_OPEN_STATES = PICK_ACTIVE_STATES[:-1]
+# Open picks not yet on their branch.
+PICK_WAITING_STATES = PICK_OPEN_STATES[:-1]
 
-# Every legal move of a pick. Anything else is refused with IllegalTransition.
+# Every legal move of a pick. Anything else is refused with IllegalTransition. Any open pick
+# can expire: rolled too often, or its branch closed under it by the next cut.
 PICK_TRANSITIONS: dict[str, tuple[str, ...]] = {
     PickState.REQUESTED: (
         PickState.APPROVED,
         PickState.REJECTED,
         PickState.DEFERRED,
         PickState.WITHDRAWN,
+        PickState.EXPIRED,
     ),
     PickState.APPROVED: (
         PickState.AWAITING_CONFIRMATION,
@@ -110,12 +114,14 @@ PICK_TRANSITIONS: dict[str, tuple[str, ...]] = {
         PickState.REJECTED,
         PickState.DEFERRED,
         PickState.WITHDRAWN,
+        PickState.EXPIRED,
     ),
     PickState.AWAITING_CONFIRMATION: (
         PickState.CONFIRMED,
         PickState.DEFERRED,
         PickState.REJECTED,
         PickState.WITHDRAWN,
+        PickState.EXPIRED,
     ),
     PickState.CONFIRMED: (
         PickState.PICKED,
@@ -124,6 +130,7 @@ PICK_TRANSITIONS: dict[str, tuple[str, ...]] = {
         PickState.DEFERRED,
         PickState.REJECTED,
         PickState.WITHDRAWN,
+        PickState.EXPIRED,
     ),
     PickState.DEFERRED: (
         PickState.APPROVED,
@@ -167,3 +174,5 @@ class NotificationKind(models.TextChoices):
     SHIPPED = "shipped", "Pick shipped"
     PUSH_SUMMARY = "push-summary", "Push summary"
     PUSH_FAILED = "push-failed", "Push failed"
+    REVERTED = "reverted", "Pick reverted"
+    KARMA_SUGGESTION = "karma-suggestion", "Karma suggestion"

@@ -11,9 +11,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from pushes import cadence, git
-from pushes.choices import BranchState, PushKind, PushState
+from pushes.choices import (
+    PICK_WAITING_STATES,
+    BranchState,
+    NotificationKind,
+    PickState,
+    PushKind,
+    PushState,
+)
 from pushes.locks import repository_lock
-from pushes.models import Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.models import Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.services.notifications import notify
 from pushes.services.repositories import clone_path, trunk_index
 
 log = logging.getLogger(__name__)
@@ -63,8 +71,29 @@ def branch_cut(*, repository: Repository, at: dt.datetime | None = None) -> Rele
                 state=BranchState.CLOSED
             ).update(state=BranchState.CLOSED)
             push_schedule(branch=branch)
+            _expire_left_behind(branch)
     log.info("cut %s of %s at %s", name, repository.slug, head[:10])
     return branch
+
+
+def _expire_left_behind(branch: ReleaseBranch) -> None:
+    """Picks still open on the branches the cut closed: their revisions rode the new cut."""
+    from pushes.services.picks import pick_transition
+
+    left = Pick.objects.filter(
+        branch__repository=branch.repository,
+        branch__state=BranchState.CLOSED,
+        state__in=PICK_WAITING_STATES,
+    ).select_related("requestor__user")
+    for pick in left:
+        reason = f"The train moved on: {branch.name} was cut from trunk with this revision in it."
+        pick_transition(pick_id=pick.pk, to=PickState.EXPIRED, actor=None, reason=reason)
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.EXPIRED,
+            text=f"Pick #{pick.pk} ({pick.short_sha}) expired: {reason}",
+            pick=pick,
+        )
 
 
 def push_schedule(*, branch: ReleaseBranch) -> list[Push]:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from karma.selectors import karma_may_request
+from karma.selectors import karma_may_request, karma_stars
 from pushes import cadence, git
 from pushes.choices import (
     PICK_ACTIVE_STATES,
@@ -26,6 +26,7 @@ from pushes.choices import (
     PickState,
     PushState,
     ReviewStatus,
+    Role,
 )
 from pushes.models import (
     Engineer,
@@ -511,6 +512,41 @@ def pick_decline(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
         pick = pick_roll(pick=pick, actor=actor, reason=reason or "Not this time.")
         notifications_answer(pick=pick)
     return pick
+
+
+def pick_revert(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
+    """A shipped pick had to be reverted: record it, tell the requestor, and suggest (never
+    make) a karma change to release engineering."""
+    _require_release_engineer(actor, "mark reverted")
+    reason = (reason or "").strip()
+    if not reason:
+        raise PickRefused("Say why it was reverted: the requestor will read it.", code="no-reason")
+    with transaction.atomic():
+        pick = pick_transition(pick_id=pick_id, to=PickState.REVERTED, actor=actor, reason=reason)
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.REVERTED,
+            text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) was reverted: {reason}",
+            pick=pick,
+        )
+        karma_suggest(pick=pick, what=f"was reverted after it shipped ({reason})")
+    return pick
+
+
+def karma_suggest(*, pick: Pick, what: str) -> None:
+    """Suggest to release engineers that they look at the requestor's karma. Only a
+    suggestion: stars change when a release engineer presses "unlike"."""
+    stars = karma_stars(user_id=pick.requestor.user_id)
+    for engineer in Engineer.objects.filter(role=Role.RELEASE_ENGINEER).select_related("user"):
+        notify(
+            engineer=engineer,
+            kind=NotificationKind.KARMA_SUGGESTION,
+            text=(
+                f"Pick #{pick.pk} by {pick.requestor} {what}. {pick.requestor} has {stars} of 5 "
+                "stars: consider an unlike on their page."
+            ),
+            pick=pick,
+        )
 
 
 def picks_awaiting(*, engineer: Engineer) -> list[Pick]:

@@ -37,7 +37,7 @@ from pushes.locks import LockTimeout, repository_lock
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, TestRun
 from pushes.risk import LOW, pick_risk
 from pushes.services.notifications import announce, notify
-from pushes.services.picks import pick_transition, push_next
+from pushes.services.picks import karma_suggest, pick_transition, push_next
 from pushes.services.repositories import clone_path, scratch_dir
 from pushes.services.train import WAITING, pick_roll, push_skip, push_skip_reason
 from releasebot.errors import Conflict, Forbidden, NotFound
@@ -271,6 +271,7 @@ def _tests_failed(push: Push, pick: Pick, run: TestRun) -> None:
             pick=pick,
             push=push,
         )
+        karma_suggest(pick=pick, what=f"broke the tests on {push.branch.name} (run #{run.pk})")
 
 
 def _test(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:

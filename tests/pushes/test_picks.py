@@ -176,3 +176,15 @@ def test_declining_rolls_the_pick_to_the_next_push(alice, rel, landed, branch):
     assert declined.rolls == 1
     assert declined.push.scheduled_at > first_push.scheduled_at
     assert "rolls to push" in Notification.objects.get(kind="rolled").text
+
+
+def test_a_reverted_pick_tells_the_requestor_and_suggests_a_karma_look(alice, rel, landed, branch):
+    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    Pick.objects.filter(pk=pick.pk).update(state=PickState.SHIPPED)
+    with pytest.raises(Forbidden):
+        services.pick_revert(pick_id=pick.pk, actor=alice, reason="Oops")
+    services.pick_revert(pick_id=pick.pk, actor=rel, reason="Broke payments in prod")
+    assert Pick.objects.get(pk=pick.pk).state == PickState.REVERTED
+    assert "reverted: Broke payments" in Notification.objects.get(kind="reverted").text
+    suggestion = Notification.objects.get(kind="karma-suggestion", engineer=rel)
+    assert "alice has 5 of 5 stars: consider an unlike" in suggestion.text

@@ -127,3 +127,20 @@ def test_a_stale_copy_of_the_repository_saved_over_does_not_make_the_index_repea
     remote.commit({"src/after.py": "A = 1\n"}, "After the save")
     assert services.trunk_sync(repository=repository) == 1
     assert TrunkCommit.objects.filter(repository=repository).count() == 6
+
+
+def test_the_next_cut_expires_picks_left_open_on_the_closed_branch(repository, remote, alice):
+    from pushes.models import Notification, Pick
+
+    first = services.branch_cut(repository=repository, at=SUNDAY_CUT)
+    fix = remote.commit({"src/module1.py": "VALUE = 100\n"}, "Fix")
+    services.trunk_sync(repository=repository)
+    pick = Pick.objects.create(
+        branch=first, sha=fix, title="Fix", author_name="A", author_email="a@x",
+        requestor=alice, reason="r", state="approved",
+    )  # fmt: skip
+    services.branch_cut(repository=repository, at=SUNDAY_CUT + dt.timedelta(days=7))
+    pick.refresh_from_db()
+    assert pick.state == "expired"
+    assert "release/2026-11-29 was cut from trunk" in pick.events.last().reason
+    assert Notification.objects.filter(engineer=alice, kind="expired").exists()

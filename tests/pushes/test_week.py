@@ -9,6 +9,7 @@ import sys
 import pytest
 import time_machine
 
+from karma.selectors import karma_stars
 from pushes import selectors, services, tasks
 from pushes.choices import PickState, PushState
 from pushes.models import Notification, Pick, Push, ReleaseBranch
@@ -143,6 +144,10 @@ def test_a_week_of_the_train_leaves_git_exactly_as_the_picks_say(
     assert Notification.objects.filter(engineer=bob, kind="expired").count() == 1
     assert Notification.objects.filter(engineer=alice, kind="rolled", pick_id=p_late).count() == 1
     assert Notification.objects.filter(engineer=rel, kind="push-summary").count() == 7
+    # Release engineering is told to look at alice's karma, which nobody changed by itself.
+    suggestion = Notification.objects.get(engineer=rel, kind="karma-suggestion")
+    assert f"Pick #{p_breaker} by alice broke the tests" in suggestion.text
+    assert karma_stars(user_id=alice.user_id) == 5
     # Reminded at T-10; every push rehearsed before it ran.
     assert Notification.objects.filter(engineer=alice, kind="reminder", pick_id=p_late).exists()
     assert not branch.pushes.filter(rehearsed_at__isnull=True).exists()
