@@ -345,7 +345,9 @@ def pick_transition(
     """Move a pick to `to` in one transaction, recording the event; refuse an illegal move."""
     with transaction.atomic():
         pick = (
-            Pick.objects.select_for_update()
+            # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the join
+            # to push; the pick's row is the one that must be locked.
+            Pick.objects.select_for_update(of=("self",))
             .select_related("branch__repository", "requestor__user", "push")
             .filter(pk=pick_id)
             .first()
