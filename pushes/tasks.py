@@ -77,3 +77,10 @@ def notification_deliver(notification_id: int) -> None:
 def push_announce(push_id: int, text: str) -> None:
     """Post a push's summary to its repository's chat channel."""
     services.push_announce(push_id=push_id, text=text)
+
+
+@shared_task(ignore_result=True)
+def pick_answered(pick_id: int) -> None:
+    """A confirmation was answered (web, API, chat or button): update chat messages in place.
+    Updating a message to the same answer twice changes nothing."""
+    services.pick_answered_tell(pick_id=pick_id)

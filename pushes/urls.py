@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from pushes import actions, views
+from pushes.views import dashboard as dashboard_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,4 +24,11 @@ urlpatterns = [
 urlpatterns += [
     path(f"picks/<int:pk>/{action}/", views.pick_act, {"action": action}, name=f"pick-{action}")
     for action in actions.PICK_ACTIONS
+]
+# The push dashboard (its timelines polled as a partial) and the test console.
+urlpatterns += [
+    path("dashboard/pushes/", dashboard_views.pushes_dashboard, name="pushes-dashboard"),
+    path("dashboard/pushes/live/", dashboard_views.pushes_dashboard_live, name="pushes-live"),
+    path("tests/", dashboard_views.test_runs, name="test-runs"),
+    path("tests/<int:pk>/", dashboard_views.test_run, name="test-run"),
 ]

@@ -194,11 +194,16 @@ CELERY_BEAT_SCHEDULE = {
 GIT_TIMEOUT = env_int("GIT_TIMEOUT", 600, minimum=5)
 KARMA_STARTING_STARS = 5
 KARMA_PICK_THRESHOLD = env_int("KARMA_PICK_THRESHOLD", 2, minimum=0)
-# Dotted paths of classes with a deliver(notification) method; the web inbox needs none.
-RELEASEBOT_NOTIFIERS: list[str] = []
 SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN")
 SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
 SLACK_APP_TOKEN = env_str("SLACK_APP_TOKEN")
+# Slack's Web API; only tests (or a proxy) change it.
+SLACK_API_URL = env_str("SLACK_API_URL", "https://slack.com/api/")
+# Chat notifiers (dotted paths of classes with deliver/announce/answered): Slack when a bot token
+# is set. The web inbox works either way.
+RELEASEBOT_NOTIFIERS: list[str] = (
+    ["releasebot.chat.notifier.SlackNotifier"] if SLACK_BOT_TOKEN else []
+)
 
 LOGGING = {
     "version": 1,

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/", include("pushes.api.urls")),
+    path("", include("releasebot.chat.urls")),
     path("", include("pushes.urls")),
 ]

@@ -8,6 +8,7 @@ from pushes.services.notifications import (
     notification_deliver,
     notification_mark_read,
     notify,
+    pick_answered_tell,
     push_announce,
 )
 from pushes.services.picks import (
@@ -54,6 +55,7 @@ from pushes.services.train import (
 __all__ = [
     "announce",
     "push_announce",
+    "pick_answered_tell",
     "DryRun",
     "IllegalTransition",
     "GitUnavailable",

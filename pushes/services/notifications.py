@@ -67,7 +67,23 @@ def notification_mark_read(*, engineer: Engineer) -> int:
 
 
 def notifications_answer(*, pick: Pick) -> None:
-    """Mark a pick's open confirmation requests answered (a chat notifier updates them)."""
+    """Mark a pick's open confirmation requests answered, whichever channel answered them;
+    after commit, chat notifiers update their confirmation messages in place."""
     Notification.objects.filter(
         pick=pick, kind__in=["confirm", "reminder"], answered_at__isnull=True
     ).update(answered_at=timezone.now())
+    if settings.RELEASEBOT_NOTIFIERS:
+        from pushes.tasks import pick_answered
+
+        pick_answered.delay_on_commit(pick.pk)
+
+
+def pick_answered_tell(*, pick_id: int) -> None:
+    """Hand an answered pick to every notifier that shows confirmation requests."""
+    pick = Pick.objects.filter(pk=pick_id).first()
+    if pick is None:
+        return
+    for path in settings.RELEASEBOT_NOTIFIERS:
+        notifier = import_string(path)()
+        if hasattr(notifier, "answered"):
+            notifier.answered(pick)

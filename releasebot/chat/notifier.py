@@ -1,0 +1,195 @@
+"""Notices to Slack: each engineer's notices as direct messages, confirmation requests with
+their buttons, each push's summary in its repository's channel.
+
+The web inbox (the Notification row) is written either way; this only delivers it. Set
+`RELEASEBOT_NOTIFIERS = ["releasebot.chat.notifier.SlackNotifier"]` to turn it on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from pushes.choices import NotificationKind, PickState
+from pushes.models import Notification, Pick, PickEvent, Push
+from releasebot.chat import blocks, slackapi
+
+log = logging.getLogger(__name__)
+
+# Notices of a change nobody answered in chat: the open confirmation messages are closed too.
+CLOSING_KINDS = (
+    NotificationKind.ROLLED,
+    NotificationKind.EXPIRED,
+    NotificationKind.REJECTED,
+    NotificationKind.DEFERRED,
+)
+_STILL_ASKING = (PickState.APPROVED, PickState.AWAITING_CONFIRMATION)
+
+
+class SlackNotifier:
+    """The chat notifier `pushes.services.notification_deliver` and `push_announce` call."""
+
+    def __init__(self, client: WebClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> WebClient:
+        if self._client is None:
+            self._client = slackapi.client()
+        return self._client
+
+    def deliver(self, notification: Notification) -> bool:
+        """Send one notice as a direct message and record where it went. True: sent now."""
+        if not slackapi.configured() or notification.delivered_at:
+            return False
+        user_id = slackapi.user_for_engineer(notification.engineer, self.client)
+        if not user_id:
+            log.info(
+                "%s has no Slack account: notice %s stays in the inbox",
+                notification.engineer,
+                notification.pk,
+            )
+            return False
+        try:
+            channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+            sent = self.client.chat_postMessage(
+                channel=channel,
+                text=blocks.escape(notification.text),
+                blocks=blocks.notice(notification),
+            )
+        except SlackApiError as error:
+            log.warning("notice %s to %s not delivered: %s", notification.pk, user_id, error)
+            return False
+        # Conditional: a second run of the task (at-least-once delivery) records nothing new.
+        Notification.objects.filter(pk=notification.pk, delivered_at__isnull=True).update(
+            chat_channel=sent["channel"], chat_ts=sent["ts"], delivered_at=timezone.now()
+        )
+        if notification.kind in CLOSING_KINDS and notification.pick is not None:
+            confirmation_answered(notification.pick, client=self.client, unanswered_only=True)
+        return True
+
+    def announce(self, push: Push, text: str) -> None:
+        """Post a push's summary to its repository's channel."""
+        channel = push.branch.repository.chat_channel
+        if not slackapi.configured() or not channel:
+            return
+        shipped, not_shipped = push_outcome(push)
+        try:
+            self.client.chat_postMessage(
+                channel=channel,
+                text=blocks.escape(text),
+                blocks=blocks.push_summary(push, shipped=shipped, not_shipped=not_shipped),
+            )
+        except SlackApiError as error:
+            log.warning("summary of push %s not posted to %s: %s", push.pk, channel, error)
+
+    def answered(self, pick: Pick) -> None:
+        confirmation_answered(pick, client=self.client)
+
+
+def confirmation_answered(
+    pick: Pick,
+    *,
+    client: WebClient | None = None,
+    pressed: tuple[str, str] | None = None,
+    unanswered_only: bool = False,
+) -> int:
+    """Replace the buttons of `pick`'s confirmation messages with what became of them.
+
+    A message still asking (the pick waits for confirmation for that very push) is left alone.
+    `pressed` is the (channel, ts) of a message a button was pressed on, updated even if no
+    notice row remembers it. Returns how many messages were updated.
+    """
+    if not slackapi.configured():
+        return 0
+    client = client or slackapi.client()
+    pick = Pick.objects.select_related("push__branch__repository", "requestor__user").get(
+        pk=pick.pk
+    )
+    query = Notification.objects.filter(pick=pick, kind__in=blocks.ASK_KINDS).exclude(chat_ts="")
+    if unanswered_only:
+        query = query.filter(answered_at__isnull=True)
+    asks = list(query.select_related("push__branch__repository").order_by("pk"))
+    confirmer = _confirmer(pick)
+    targets = {}
+    for notice in asks:
+        if pick.state in _STILL_ASKING and notice.push_id == pick.push_id:
+            continue
+        answer = blocks.answer_line(pick, asked_for=notice.push, confirmer=confirmer)
+        targets[(notice.chat_channel, notice.chat_ts)] = (answer, notice.text)
+    if pressed and pressed not in targets and pick.state not in _STILL_ASKING:
+        answer = blocks.answer_line(pick, asked_for=None, confirmer=confirmer)
+        targets[pressed] = (answer, "")
+    for (channel, ts), (answer, asked) in targets.items():
+        try:
+            client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=blocks.escape(answer),
+                blocks=blocks.confirmation_answered(answer, asked),
+            )
+        except SlackApiError as error:
+            log.warning("confirmation message %s/%s not updated: %s", channel, ts, error)
+    return len(targets)
+
+
+def _confirmer(pick: Pick) -> str | None:
+    event = (
+        PickEvent.objects.filter(pick=pick, to_state=PickState.CONFIRMED)
+        .select_related("actor__user")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if event is None or event.actor is None:
+        return None
+    if event.actor_id != pick.requestor_id:
+        return f"{event.actor} (backup for {pick.requestor})"
+    return str(event.actor)
+
+
+def push_outcome(push: Push) -> tuple[list[tuple[Pick, str]], list[tuple[Pick, str]]]:
+    """Who confirmed each shipped pick; why each other pick of the push did not go out.
+
+    Picks that rolled away during the run belong to the next push by now; they are found by
+    the roll the run recorded.
+    """
+    picks = list(
+        Pick.objects.filter(push=push)
+        .select_related("requestor__user", "push")
+        .order_by("trunk_position", "pk")
+    )
+    if push.started_at:
+        rolled = (
+            Pick.objects.filter(
+                branch_id=push.branch_id,
+                events__to_state__in=(PickState.DEFERRED, PickState.EXPIRED),
+                events__at__gte=push.started_at,
+                events__at__lte=push.finished_at or timezone.now(),
+            )
+            .exclude(push=push)
+            .select_related("requestor__user", "push")
+            .distinct()
+        )
+        picks += list(rolled)
+    shipped, not_shipped = [], []
+    for pick in picks:
+        if pick.state == PickState.SHIPPED:
+            shipped.append((pick, _confirmer(pick) or str(pick.requestor)))
+        else:
+            not_shipped.append((pick, _why(pick, push)))
+    return shipped, not_shipped
+
+
+def _why(pick: Pick, push: Push) -> str:
+    last = pick.events.order_by("-at", "-pk").first()
+    state = pick.get_state_display().lower()
+    if pick.push_id != push.pk and pick.state == PickState.DEFERRED and pick.push:
+        return f"not confirmed, rolled to push {pick.push.label}"
+    if last and last.reason:
+        # "Tests failed (test run #3); taken back off." says its state already.
+        said = last.reason.split(maxsplit=1)[0].lower() == state.split(maxsplit=1)[0]
+        return last.reason if said else f"{state}: {last.reason}"
+    return state

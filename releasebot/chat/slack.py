@@ -1,0 +1,154 @@
+"""Slack through Bolt: the `/rb` slash command, mentions, direct messages and the buttons.
+
+Every listener acks first (Slack gives 3 seconds), then answers through the one grammar in
+`commands`. A pick request runs git, so it is queued as a Celery task that answers through
+the command's response_url (or in the channel) when done. A button press is quick (one service
+call, one chat.update), so it is answered in Bolt's listener thread.
+
+HTTP mode: `views.slack_events` hands requests to Bolt's Django adapter, which checks the
+signature and the timestamp. Socket Mode: `manage.py bot_slack`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from django.conf import settings
+from slack_bolt import Ack, App, Respond, Say
+from slack_bolt.adapter.django import SlackRequestHandler
+from slack_sdk import WebClient
+
+from pushes import services
+from pushes.models import Pick
+from releasebot.chat import blocks, commands, notifier, slackapi, tasks
+from releasebot.errors import DomainError, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,]*")
+_ANSWERS: dict[str, Callable[..., Pick]] = {
+    blocks.CONFIRM_ACTION: services.pick_confirm,
+    blocks.DECLINE_ACTION: services.pick_decline,
+}
+
+
+def build_app(
+    client: WebClient | None = None,
+    *,
+    executor: Executor | None = None,
+    verify_token: bool = False,
+) -> App:
+    """The Bolt app with Releasebot's listeners. `verify_token` calls auth.test at once (the
+    Socket Mode process fails fast on a bad token); the HTTP view calls it on first use."""
+    app = App(
+        client=client or slackapi.client(),
+        signing_secret=settings.SLACK_SIGNING_SECRET or "",
+        token_verification_enabled=verify_token,
+        listener_executor=executor,
+        name="releasebot",
+    )
+    app.command("/rb")(on_command)
+    app.event("app_mention")(on_mention)
+    app.event("message")(on_message)
+    app.action(blocks.CONFIRM_ACTION)(on_answer)
+    app.action(blocks.DECLINE_ACTION)(on_answer)
+    return app
+
+
+def request_handler() -> SlackRequestHandler:
+    """One handler per process and configuration (tests change the settings)."""
+    return _handler(settings.SLACK_BOT_TOKEN, settings.SLACK_SIGNING_SECRET, slackapi.api_url())
+
+
+@functools.lru_cache(maxsize=4)
+def _handler(token: str, secret: str, api_url: str) -> SlackRequestHandler:
+    return SlackRequestHandler(build_app())
+
+
+# --- listeners ----------------------------------------------------------------------------
+
+
+def on_command(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
+    """/rb COMMAND: answered to the asker only, through the response_url."""
+    text = slackapi.plain(command.get("text", ""))
+    if commands.is_slow(text):
+        ack(text=blocks.escape(commands.working_text(text)), response_type="ephemeral")
+    else:
+        ack()
+    engineer = slackapi.engineer_for_user(command["user_id"], client)
+    if commands.is_slow(text):
+        reply_to = {"response_url": command["response_url"]}
+        tasks.command_reply.delay_on_commit(text, engineer and engineer.pk, reply_to)
+        return
+    reply = commands.run_command(text, engineer=engineer)
+    response_type = "ephemeral" if reply.ephemeral else "in_channel"
+    respond(**slackapi.message(reply), response_type=response_type)
+
+
+def on_mention(ack: Ack, event: dict, say: Say, client: WebClient) -> None:
+    """@Releasebot COMMAND in a channel: answered in a thread under the mention."""
+    ack()
+    text = _LEADING_MENTION.sub("", slackapi.plain(event.get("text", "")), count=1)
+    _converse(text, event, say, client, thread_ts=event.get("thread_ts") or event["ts"])
+
+
+def on_message(ack: Ack, event: dict, say: Say, client: WebClient) -> None:
+    """A direct message to the bot; messages anywhere else, edits and bots' own are ignored."""
+    ack()
+    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        return
+    text = _LEADING_MENTION.sub("", slackapi.plain(event.get("text", "")), count=1)
+    _converse(text, event, say, client, thread_ts=event.get("thread_ts"))
+
+
+def _converse(text: str, event: dict, say: Say, client: WebClient, thread_ts: str | None) -> None:
+    engineer = slackapi.engineer_for_user(event.get("user", ""), client)
+    if commands.is_slow(text):
+        say(text=blocks.escape(commands.working_text(text)), thread_ts=thread_ts)
+        reply_to = {"channel": event["channel"], "thread_ts": thread_ts}
+        tasks.command_reply.delay_on_commit(text, engineer and engineer.pk, reply_to)
+        return
+    reply = commands.run_command(text, engineer=engineer)
+    message = slackapi.message(reply)
+    say(text=message["text"], blocks=message["blocks"], thread_ts=thread_ts)
+
+
+def on_answer(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+    """ "I'm here" / "Not this time": only the requestor or their backup; the message is then
+    updated in place (by the services' answered hook). A refused press is told why, to the
+    presser only."""
+    ack()
+    container = body.get("container") or {}
+    pressed = (container.get("channel_id", ""), container.get("message_ts", ""))
+    engineer = slackapi.engineer_for_user(body["user"]["id"], client)
+    if engineer is None:
+        _tell(respond, commands.NOT_LINKED)
+        return
+    try:
+        pick_id = int(action.get("value", ""))
+        _ANSWERS[action["action_id"]](pick_id=pick_id, actor=engineer)
+    except ValueError:
+        _tell(respond, "That button names no pick.")
+        return
+    except DomainError as refused:
+        _tell(respond, refused.message)
+        if isinstance(refused, (Forbidden, NotFound)):
+            return  # someone else's press leaves the message as it is
+        # A stale press (the pick moved on): close the message it was pressed on.
+        pick = Pick.objects.filter(pk=pick_id).first()
+        if pick is not None:
+            notifier.confirmation_answered(pick, client=client, pressed=pressed)
+    # An answer the services took: they tell every notifier, this message included.
+
+
+def _tell(respond: Respond, message: str) -> None:
+    respond(
+        text=blocks.escape(message),
+        blocks=blocks.refusal(message),
+        response_type="ephemeral",
+        replace_original=False,
+    )

@@ -1,0 +1,72 @@
+"""The bot's web doors: Slack's HTTP endpoint, and the chat console for people in a browser."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from releasebot.chat import commands, slack
+
+CONVERSATION = "chat-console"  # the session key
+KEEP = 30  # exchanges kept in the session
+MAX_LENGTH = 2000
+
+
+@csrf_exempt  # Slack signs its requests instead; Bolt checks the signature and the timestamp
+def slack_events(request: HttpRequest) -> HttpResponse:
+    """Slash commands, events and button presses from Slack, handed to Bolt."""
+    if not (settings.SLACK_BOT_TOKEN and settings.SLACK_SIGNING_SECRET):
+        return _plain(
+            "Slack is not configured on this Releasebot: set SLACK_BOT_TOKEN and "
+            "SLACK_SIGNING_SECRET to use this endpoint.",
+            status=404,
+        )
+    if settings.SLACK_APP_TOKEN:
+        return _plain(
+            "Slack reaches this Releasebot over Socket Mode (SLACK_APP_TOKEN is set): the bot "
+            "service (manage.py bot_slack) receives its events, not this endpoint.",
+            status=404,
+        )
+    return slack.request_handler().handle(request)
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))  # django-htmx's middleware sets it
+
+
+def _plain(text: str, *, status: int) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+def console(request: HttpRequest) -> HttpResponse:
+    """The grammar in a browser: GET shows the conversation, POST says one line to the bot as
+    the signed-in engineer. With htmx only the new exchange comes back, to be appended."""
+    conversation = list(request.session.get(CONVERSATION, []))
+    if request.method == "POST":
+        if "clear" in request.POST:
+            request.session[CONVERSATION] = []
+            return redirect("chat")
+        said = request.POST.get("text", "").strip()[:MAX_LENGTH]
+        if said:
+            engineer = getattr(request.user, "engineer", None)
+            reply = commands.run_command(said, engineer=engineer)
+            exchange = {
+                "said": said,
+                "reply": reply.text,
+                "refused": reply.refused,
+                "at": timezone.now().isoformat(),
+            }
+            conversation = [*conversation, exchange][-KEEP:]
+            request.session[CONVERSATION] = conversation
+            if _htmx(request):
+                context = {"exchange": exchange, "first": len(conversation) == 1}
+                return render(request, "chat/_exchange.html", context)
+        if _htmx(request):
+            return HttpResponse("")
+        return redirect("chat")
+    return render(request, "chat/console.html", {"conversation": conversation, "nav": "chat"})

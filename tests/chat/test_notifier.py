@@ -1,0 +1,220 @@
+"""The Slack notifier: notices as direct messages, each push's summary in its channel, and
+confirmation messages that change in place once answered anywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pushes import services
+from pushes.choices import NotificationKind, PickState, PushState
+from pushes.models import Engineer, Notification
+from releasebot.chat.commands import run_command
+from releasebot.chat.notifier import SlackNotifier
+from tests.conftest import make_engineer
+from tests.pushes.conftest import LA
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def seen(call) -> tuple:
+    if call.method in ("conversations.open", "users.lookupByEmail"):
+        return (call.method, call.body.get("users") or call.body.get("email"))
+    return (call.method, call.body.get("channel"), call.body.get("text"))
+
+
+def test_a_notice_finds_the_engineer_by_email_and_keeps_their_slack_id(slack, stub, db):
+    dave = make_engineer("dave")
+    Engineer.objects.filter(pk=dave.pk).update(chat_id=None)
+    dave.refresh_from_db()
+    stub.user("U0DAVE", "dave@example.com")
+    notice = services.notify(
+        engineer=dave, kind=NotificationKind.APPROVED, text="Pick #7 <ok> & go"
+    )
+    assert [seen(c) for c in stub.take()] == [
+        ("users.lookupByEmail", "dave@example.com"),
+        ("conversations.open", "U0DAVE"),
+        ("chat.postMessage", "D0DAVE", "Pick #7 &lt;ok&gt; &amp; go"),
+    ]
+    notice.refresh_from_db()
+    assert (notice.chat_channel, notice.chat_ts) == ("D0DAVE", "1795000000.000001")
+    assert notice.delivered_at is not None
+    assert Engineer.objects.get(pk=dave.pk).chat_id == "U0DAVE"
+    # At-least-once delivery: the task running again sends nothing twice.
+    services.notification_deliver(notification_id=notice.pk)
+    assert SlackNotifier().deliver(notice) is False
+    assert stub.calls == []
+
+
+def test_an_engineer_slack_does_not_know_keeps_the_notice_in_the_inbox(slack, stub, db):
+    erin = make_engineer("erin")
+    Engineer.objects.filter(pk=erin.pk).update(chat_id=None)
+    erin.refresh_from_db()
+    notice = services.notify(engineer=erin, kind=NotificationKind.APPROVED, text="Approved")
+    assert [seen(c) for c in stub.take()] == [("users.lookupByEmail", "erin@example.com")]
+    notice.refresh_from_db()
+    assert (notice.delivered_at, notice.chat_ts) == (None, "")
+    assert Engineer.objects.get(pk=erin.pk).chat_id is None
+
+
+def test_slack_refusing_a_message_leaves_it_undelivered_without_an_error(slack, stub, alice):
+    stub.errors["chat.postMessage"] = "channel_not_found"
+    notice = services.notify(engineer=alice, kind=NotificationKind.APPROVED, text="Approved")
+    assert stub.methods() == ["conversations.open", "chat.postMessage"]
+    notice.refresh_from_db()
+    assert notice.delivered_at is None
+
+
+def test_without_slack_configured_the_notifier_sends_nothing(settings, slack, stub, alice):
+    settings.SLACK_BOT_TOKEN = ""
+    notice = services.notify(engineer=alice, kind=NotificationKind.APPROVED, text="Approved")
+    assert stub.calls == []
+    assert Notification.objects.get(pk=notice.pk).delivered_at is None
+
+
+def test_a_rejection_says_why(slack, stub, alice, rel, branch, landed):
+    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    services.pick_reject(pick_id=pick.pk, actor=rel, reason="Too risky the week of the sale")
+    sent = stub.calls[-1]
+    assert sent.body["text"] == (
+        f"Pick #{pick.pk} ({pick.short_sha} Fix module 1) was rejected: Too risky the week of "
+        "the sale"
+    )
+    assert sent.block_text.splitlines()[0].startswith(":no_entry: Pick #")
+
+
+def test_a_reminder_carries_the_buttons_too(slack, stub, alice, rel, branch, landed, monday):
+    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    services.pick_approve(pick_id=pick.pk, actor=rel)
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
+    services.train_advance()
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 50, 5, tzinfo=LA))
+    stub.take()
+    services.train_advance()
+    reminder = stub.take()[-1]
+    assert reminder.body["text"].startswith("Reminder: push 2026-11-24.1 goes out at Tue 24 Nov")
+    assert reminder.block_text.startswith(":alarm_clock: Reminder:")
+    assert reminder.buttons == [
+        ("I'm here", "pick_confirm", str(pick.pk), "primary"),
+        ("Not this time", "pick_decline", str(pick.pk), "danger"),
+    ]
+
+
+def test_confirming_in_the_console_or_by_command_updates_both_slack_messages(
+    slack, stub, alice, rel, branch, landed, monday
+):
+    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    services.pick_approve(pick_id=pick.pk, actor=rel)
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
+    services.train_advance()
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 50, 5, tzinfo=LA))
+    services.train_advance()  # the reminder: a second message with buttons
+    asks = list(Notification.objects.filter(pick=pick, kind__in=["confirm", "reminder"]))
+    stub.take()
+    assert not run_command("confirm", engineer=alice).refused
+    calls = stub.take()
+    assert [seen(c) for c in calls] == [
+        ("chat.update", "DALICE", f"✅ alice is here for pick #{pick.pk}."),
+        ("chat.update", "DALICE", f"✅ alice is here for pick #{pick.pk}."),
+    ]
+    assert [c.body["ts"] for c in calls] == [n.chat_ts for n in asks[::-1]]
+
+
+def test_a_push_is_told_to_each_requestor_and_summed_up_in_the_channel(
+    slack, stub, alice, bob, rel, remote, repository, branch, landed, monday
+):
+    """Shipped, tests failed, conflict, and not confirmed: each told, and the summary says
+    who confirmed, what went out, what did not and why."""
+    repository.chat_channel = "CSHOP"
+    repository.test_command = "test ! -e src/feature.py"  # the feature breaks the tests
+    repository.save()
+    dave = make_engineer("dave")
+    other = remote.commit({"src/other.py": "OTHER = 1\n"}, "Other fix", author="rel")
+    services.trunk_sync(repository=repository)
+    asks = [
+        (alice, landed["fix"]),
+        (bob, landed["feature"]),
+        (rel, landed["second"]),
+        (dave, other),
+    ]
+    picks = []
+    for who, sha in asks:
+        pick = services.pick_request(requestor=who, rev=sha, reason="Needed").pick
+        services.pick_approve(pick_id=pick.pk, actor=rel)
+        picks.append(pick)
+    fix, feature, second, late = picks
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
+    services.train_advance()
+    for who in (alice, bob, rel):
+        assert not run_command("confirm", engineer=who).refused
+    stub.take()
+
+    monday.move_to(dt.datetime(2026, 11, 24, 11, 0, 5, tzinfo=LA))
+    push = services.push_run(push_id=fix.push_id)
+    assert push.state == PushState.DONE
+    states = {p.pk: p.state for p in (fix, feature, second, late) if not p.refresh_from_db()}
+    assert states == {
+        fix.pk: PickState.SHIPPED,
+        feature.pk: PickState.TESTS_FAILED,
+        second.pk: PickState.CONFLICT,
+        late.pk: PickState.DEFERRED,
+    }
+    calls = stub.take()
+    posted = [c for c in calls if c.method == "chat.postMessage"]
+    by_channel = {}
+    for call in posted:
+        by_channel.setdefault(call.body["channel"], []).append(call)
+
+    # dave did not confirm: told it rolled, and his confirmation message closed in place.
+    assert by_channel["DDAVE"][0].body["text"] == (
+        f"Pick #{late.pk} ({late.short_sha}) was not confirmed: it rolls to push 2026-11-25.1 at "
+        "Wed 25 Nov 11:00 PST."
+    )
+    update = next(c for c in calls if c.method == "chat.update")
+    assert (update.body["channel"], update.body["text"], update.buttons) == (
+        "DDAVE",
+        f"↪ Pick #{late.pk} rolled to the next push: 2026-11-25.1 at Wed 25 Nov 11:00 PST.",
+        [],
+    )
+    # bob's pick broke the tests: told, with the test console.
+    tests_failed = by_channel["DBOB"][0]
+    assert tests_failed.body["text"].startswith(
+        f"Pick #{feature.pk} ({feature.short_sha} Add feature) broke the tests on "
+        "release/2026-11-22 (test run #"
+    )
+    assert tests_failed.block_text.splitlines()[0].startswith(":x: Pick #")
+    assert f"/pushes/{push.pk}/|Test console>" in tests_failed.block_text
+    # rel's pick conflicted: the files and the next step.
+    conflict = next(
+        c for c in by_channel["DREL"] if c.body["text"].startswith(f"Pick #{second.pk} (")
+    )
+    assert conflict.body["text"] == (
+        f"Pick #{second.pk} ({second.short_sha} Turn feature off) did not apply on "
+        "release/2026-11-22: conflicts in src/feature.py. The branch is untouched. Next step: "
+        "prepare a change for release/2026-11-22 (or pick its prerequisites first) and request "
+        "that."
+    )
+    assert "*Conflicting files*\n• `src/feature.py`" in conflict.block_text
+    # alice shipped.
+    assert by_channel["DALICE"][0].body["text"] == (
+        f"Pick #{fix.pk} ({fix.short_sha} Fix module 1) shipped in "
+        "push/release/2026-11-22/2026-11-24.1."
+    )
+    # The channel: who confirmed, what went out, what did not and why.
+    [summary] = by_channel["CSHOP"]
+    assert summary.block_text.splitlines() == [
+        "*:package: Push 2026-11-24.1 of release/2026-11-22*: 1 pick shipped in "
+        "`push/release/2026-11-22/2026-11-24.1`.",
+        "*Shipped*",
+        f"• #{fix.pk} `{fix.short_sha}` Fix module 1: confirmed by alice",
+        "*Did not go out*",
+        f"• #{feature.pk} `{feature.short_sha}` Add feature (bob): Tests failed "
+        f"(test run #{feature.test_runs.get().pk}); taken back off.",
+        f"• #{second.pk} `{second.short_sha}` Turn feature off (rel): conflict: Did not apply on "
+        "release/2026-11-22: conflicts in src/feature.py.",
+        f"• #{late.pk} `{late.short_sha}` Other fix (dave): not confirmed, rolled to push "
+        "2026-11-25.1",
+        f"<http://127.0.0.1:8000/pushes/{push.pk}/|Open the push>",
+    ]
+    assert remote.read("release/2026-11-22", "src/module1.py") == "VALUE = 100\n"

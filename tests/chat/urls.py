@@ -1,0 +1,10 @@
+"""The project's URLs with the bot's first, for tests that run before (or after) the project
+includes `releasebot.chat.urls` itself: the first match wins, so either way is the same."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+from releasebot.urls import urlpatterns as project
+
+urlpatterns = [path("", include("releasebot.chat.urls")), *project]
