@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from pushes.models import Pick
 from releasebot.chat.commands import NOT_LINKED
 from releasebot.chat.views import KEEP
 from tests.chat.slack_stub import SlackStub
@@ -30,9 +31,10 @@ def test_a_line_said_in_the_console_is_answered_as_the_signed_in_engineer(
     assert (response.status_code, response["Location"]) == (302, "/chat/")
     client.post("/chat/", {"text": "mine"})
     page = client.get("/chat/").content.decode()
+    pick = Pick.objects.get(sha=landed["fix"])  # ids are not reset between tests on PostgreSQL
     assert f"<code>pick {landed['fix'][:8]} Crash on checkout</code>" in page
-    assert "Pick #1 of " in page and "requested." in page
-    assert f"• #1 {landed['fix'][:10]} Fix module 1: requested, waiting for release" in page
+    assert f"Pick #{pick.pk} of " in page and "requested." in page
+    assert f"• #{pick.pk} {landed['fix'][:10]} Fix module 1: requested, waiting for release" in page
     assert 'hx-post="/chat/"' in page and "csrfmiddlewaretoken" in page
 
 
@@ -87,9 +89,8 @@ def test_bot_prints_the_reply_as_the_engineer(alice, branch, landed):
     assert bot("--as", "alice", "mine") == (
         "You have no open picks.\nAsk for one with `pick REV REASON`, or see `help`.\n"
     )
-    assert bot("--as", "alice", "pick", landed["fix"][:8], "Crash", "on", "checkout").startswith(
-        "Pick #1 of "
-    )
+    reply = bot("--as", "alice", "pick", landed["fix"][:8], "Crash", "on", "checkout")
+    assert reply.startswith(f"Pick #{Pick.objects.get(sha=landed['fix']).pk} of ")
     assert bot("status", landed["fix"][:8]).splitlines()[0] == f"{landed['fix'][:10]} Fix module 1"
 
 
