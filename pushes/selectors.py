@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from karma.selectors import karma_history, karma_stars, karma_stars_many
+from karma.selectors import karma_stars, karma_stars_many
 from pushes.choices import PICK_OPEN_STATES, BranchState, PickState, PushKind, PushState
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.models import Pick, Push, ReleaseBranch, Repository, TrunkCommit
 from pushes.risk import pick_risk
 from releasebot.errors import DomainError, NotFound
 
@@ -126,20 +126,6 @@ def pick_page(*, pick: Pick) -> dict[str, object]:
         "stars": stars,
         "risk": pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick)),
         "test_runs": list(pick.test_runs.order_by("started_at")),
-    }
-
-
-def engineer_page(*, engineer: Engineer) -> dict[str, object]:
-    picks = list(
-        Pick.objects.filter(requestor=engineer)
-        .select_related("branch", "push")
-        .order_by("-created_at")[:100]
-    )
-    return {
-        "engineer": engineer,
-        "stars": karma_stars(user_id=engineer.user_id),
-        "karma_events": karma_history(user_id=engineer.user_id),
-        "picks": picks,
     }
 
 

@@ -4,6 +4,8 @@ from django.urls import path
 
 from pushes import actions, views
 from pushes.views import dashboard as dashboard_views
+from pushes.views import karma as karma_views
+from pushes.views import risk as risk_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,6 +26,15 @@ urlpatterns = [
 urlpatterns += [
     path(f"picks/<int:pk>/{action}/", views.pick_act, {"action": action}, name=f"pick-{action}")
     for action in actions.PICK_ACTIONS
+]
+# The release engineer's risk dashboard (htmx partials under it) and the engineer page's karma.
+urlpatterns += [
+    path("dashboard/risk/", risk_views.dashboard, name="risk-dashboard"),
+    path("dashboard/risk/table/", risk_views.table, name="risk-table"),
+    path("dashboard/risk/approve/", risk_views.bulk_approve, name="risk-bulk-approve"),
+    path("dashboard/risk/picks/<int:pk>/", risk_views.pick_act, name="risk-pick-act"),
+    path("engineers/<str:username>/unlike/", karma_views.unlike, name="engineer-unlike"),
+    path("engineers/<str:username>/restore/", karma_views.restore, name="engineer-restore"),
 ]
 # The push dashboard (its timelines polled as a partial) and the test console.
 urlpatterns += [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/karma/", include("karma.api.urls")),  # before pushes' catch-all under api/
     path("api/", include("pushes.api.urls")),
     path("", include("releasebot.chat.urls")),
     path("", include("pushes.urls")),

@@ -121,10 +121,11 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "pushes/pick.html", context)
 
 
-@login_required
 def engineer(request: HttpRequest, username: str) -> HttpResponse:
-    person = get_object_or_404(Engineer.objects.select_related("user"), user__username=username)
-    return render(request, "pushes/engineer.html", selectors.engineer_page(engineer=person))
+    """The engineer's page lives with its karma forms in pushes.views.karma."""
+    from pushes.views.karma import engineer_page  # imported late: karma.py imports this module
+
+    return engineer_page(request, username)
 
 
 # --- "where is my revision?" --------------------------------------------------------------

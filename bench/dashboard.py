@@ -1,0 +1,238 @@
+"""The risk dashboard with 3,000 open picks: the whole page rendered for rel, through Django's
+test client, and its query count beside the same page with 10 picks.
+
+`run()` works in the configured database inside a transaction it rolls back (other
+repositories are switched off in it), so it leaves no trace; run on its own
+(`python -m bench.dashboard`) it first builds a throwaway SQLite database in a temporary
+folder. Importing this module does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import sys
+import tempfile
+import time
+
+from bench.common import Row, median_p95, timed
+
+BUDGET_MS = 250
+
+
+def run(picks: int = 3000, repeats: int = 20) -> dict:
+    """Median and p95 ms of the full dashboard page with `picks` open picks, and the page's
+    query count with 10 picks and with `picks`."""
+    _django()
+    from django.db import transaction
+
+    measured = {}
+    for count in (10, picks):
+        with transaction.atomic():
+            client, url = _build(count)
+            measured[count] = _measure(client, url, repeats if count == picks else 3)
+            transaction.set_rollback(True)
+    few, many = measured[10], measured[picks]
+    return {
+        "picks": picks,
+        "rows": many["rows"],
+        "repeats": repeats,
+        "median_ms": round(many["median_ms"], 1),
+        "p95_ms": round(many["p95_ms"], 1),
+        "cpu_median_ms": round(many["cpu_median_ms"], 1),
+        "load_average": round(os.getloadavg()[0], 2),
+        "median_ms_10": round(few["median_ms"], 1),
+        "queries_10": few["queries"],
+        f"queries_{picks}": many["queries"],
+        "page_kb": many["bytes"] // 1024,
+    }
+
+
+def rows() -> list[Row]:
+    """The report's line, for `python -m bench`."""
+    result = run()
+    picks, few = result["picks"], result["queries_10"]
+    many = result[f"queries_{picks}"]
+    ok = result["median_ms"] <= BUDGET_MS and few == many
+    return [
+        Row(
+            name=f"risk dashboard page, {picks:,} open picks "
+            f"({few} queries for 10 picks, {many} for {picks:,})",
+            samples=result["repeats"],
+            median_ms=result["median_ms"],
+            p95_ms=result["p95_ms"],
+            baseline="the same page, 10 open picks",
+            baseline_median_ms=result["median_ms_10"],
+            budget=f"median <= {BUDGET_MS} ms, same queries as for 10",
+            note="ok" if ok else "MISSED",
+        )
+    ]
+
+
+def _django() -> None:
+    """Set Django up on a throwaway SQLite database unless the caller already has."""
+    from django.apps import apps
+
+    if apps.ready:
+        return
+    os.environ["RELEASEBOT_DATA_DIR"] = tempfile.mkdtemp(prefix="releasebot-bench-dashboard-")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "releasebot.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _measure(client, url: str, repeats: int) -> dict:
+    import re
+
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    reset_queries()  # DEBUG's query log is capped: start it empty so every query is counted
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    page = response.content
+    cpu: list[float] = []
+
+    def get() -> None:
+        started = time.thread_time()
+        client.get(url)
+        cpu.append((time.thread_time() - started) * 1000)
+
+    samples = timed(get, repeats, warmup=2)
+    median, p95 = median_p95(samples)
+    return {
+        "median_ms": median,
+        "p95_ms": p95,
+        # CPU time of the request's thread: what the page costs, whatever else the machine runs.
+        "cpu_median_ms": median_p95(cpu[-repeats:])[0],
+        "queries": len(queries),
+        "rows": len(re.findall(rb'<tr id="pick-', page)),
+        "bytes": len(page),
+    }
+
+
+def _build(picks: int, seed: int = 7):
+    """A current train of `picks` open picks by picks/10 engineers over four pushes (and
+    none), some revisions rejected before; returns a client signed in as rel, and the URL."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.http.request import validate_host
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from karma.models import Karma
+    from pushes.choices import PICK_OPEN_STATES, BranchState, PickState, ReviewStatus, Role
+    from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    User = get_user_model()
+    Repository.objects.update(is_active=False)  # only this train, whatever the database holds
+    repository = Repository.objects.create(
+        slug=f"bench-{picks}",
+        name="Bench",
+        remote_url="/nonexistent",
+        hot_paths=["src/payments/*", "*.sql"],
+    )
+    old = ReleaseBranch.objects.create(
+        repository=repository,
+        name="release/old",
+        cut_at=now - dt.timedelta(days=8),
+        base_sha="0" * 40,
+        state=BranchState.CLOSED,
+    )
+    branch = ReleaseBranch.objects.create(
+        repository=repository,
+        name="release/bench",
+        cut_at=now - dt.timedelta(days=1),
+        base_sha="1" * 40,
+        state=BranchState.SHIPPED,
+    )
+    pushes = [
+        Push.objects.create(
+            branch=branch,
+            day=(now + dt.timedelta(days=day)).date(),
+            number=number,
+            scheduled_at=now + dt.timedelta(days=day, hours=number * 5),
+        )
+        for day in (1, 2)
+        for number in (1, 2)
+    ] + [None]
+    people = max(3, picks // 10)
+    User.objects.bulk_create(
+        [User(username=f"bench{i}", password="!", first_name=f"B{i}") for i in range(people)]
+    )
+    users = list(User.objects.filter(username__startswith="bench").order_by("pk"))
+    Engineer.objects.bulk_create([Engineer(user=u, email=f"{u.username}@ex.com") for u in users])
+    engineers = list(Engineer.objects.filter(user__in=users).order_by("pk"))
+    Karma.objects.bulk_create([Karma(user=u, stars=rng.randint(1, 5)) for u in users[::4]])
+    rel_user = User.objects.create(username="bench-rel", password="!")
+    Engineer.objects.create(user=rel_user, role=Role.RELEASE_ENGINEER)
+    files = ["src/app.py", "src/payments/charge.py", "db/migrate.sql", "src/ui/page.py"]
+    made = []
+    for i in range(picks):
+        comments = None if rng.random() < 0.1 else rng.choice([0, 1, 2, 4, 8, 12, 20])
+        made.append(
+            Pick(
+                branch=branch,
+                push=rng.choice(pushes),
+                sha=f"{i + 1:040x}",
+                trunk_position=i,
+                title=f"Fix number {i} in the checkout flow",
+                author_name="Bench",
+                author_email="bench@example.com",
+                review_url="" if comments is None else f"https://github.com/x/y/pull/{i}",
+                review_comments=comments,
+                review_status=ReviewStatus.UNKNOWN if comments is None else ReviewStatus.KNOWN,
+                requestor=rng.choice(engineers),
+                reason="Customers are waiting",
+                state=rng.choice(PICK_OPEN_STATES),
+                lines_added=rng.randint(1, 600),
+                lines_deleted=rng.randint(0, 200),
+                files_changed=rng.randint(1, 8),
+                paths=rng.sample(files, 2),
+                predicted_conflicts=["src/app.py"] if rng.random() < 0.05 else [],
+            )
+        )
+    Pick.objects.bulk_create(made, batch_size=500)
+    rejected = [
+        Pick(
+            branch=old,
+            sha=p.sha,
+            title=p.title,
+            author_name="Bench",
+            author_email="bench@example.com",
+            requestor=p.requestor,
+            reason="Earlier try",
+            state=PickState.REJECTED,
+        )
+        for p in made[::20]
+    ]
+    Pick.objects.bulk_create(rejected, batch_size=500)
+    host = "testserver"
+    if not validate_host(host, settings.ALLOWED_HOSTS):
+        host = next(h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*")
+    client = Client(SERVER_NAME=host)
+    client.force_login(rel_user)
+    return client, reverse("risk-dashboard")
+
+
+def main() -> int:
+    picks = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    result = run(picks=picks)
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    return 0 if result["median_ms"] <= BUDGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""`make screenshots`: every main page, rendered from the demo data in headless Chromium, saved
+to docs/screenshots/ at 1280 px wide. Look at them before calling a page done."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pages(env: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(file name, login, path) of each page, with ids read from the demo data."""
+    script = (
+        "import django; django.setup()\n"
+        "from pushes.models import Pick, Push, TestRun\n"
+        "shipped = Pick.objects.filter(state='shipped').order_by('-pk').first()\n"
+        "conflict = Pick.objects.filter(state='conflict').first()\n"
+        "push = Push.objects.filter(state='done', picks__isnull=False).order_by('-pk').first()\n"
+        "run = TestRun.objects.filter(state='failed').first()\n"
+        "print(shipped.pk, shipped.sha, conflict.pk, push.pk, push.branch_id, run.pk)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    pick, sha, conflict, push, branch, run = out.stdout.split()
+    return [
+        ("train", "rel", "/"),
+        ("risk-dashboard", "rel", "/dashboard/risk/"),
+        ("push-dashboard", "rel", "/dashboard/pushes/"),
+        ("push", "rel", f"/pushes/{push}/"),
+        ("branch", "rel", f"/branches/{branch}/"),
+        ("pick", "rel", f"/picks/{pick}/"),
+        ("pick-conflict", "rel", f"/picks/{conflict}/"),
+        ("revision", "alice", f"/r/{sha[:10]}/"),
+        ("request-a-pick", "alice", "/picks/new/"),
+        ("inbox", "alice", "/inbox/"),
+        ("engineer-carol", "rel", "/engineers/carol/"),
+        ("test-console", "rel", "/tests/"),
+        ("test-run", "rel", f"/tests/{run}/"),
+        ("chat", "alice", "/chat/"),
+        ("api-docs", "rel", "/api/docs/"),
+    ]
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    data = tempfile.mkdtemp(prefix="releasebot-shots-")
+    env = {**os.environ, "DEBUG": "1", "RELEASEBOT_DATA_DIR": data}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    env["DJANGO_SETTINGS_MODULE"] = "releasebot.settings"
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        OUT.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            sessions = {}
+            for name, login, path in pages(env):
+                if login not in sessions:
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    page = context.new_page()
+                    page.goto(f"{base}/login/")
+                    page.fill("#id_username", login)
+                    page.fill("#id_password", login)
+                    page.click("button[type=submit]")
+                    page.wait_for_url(f"{base}/")
+                    sessions[login] = page
+                page = sessions[login]
+                page.goto(f"{base}{path}")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+                print(f"{name}: {path} -> docs/screenshots/{name}.png")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

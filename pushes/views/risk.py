@@ -1,0 +1,468 @@
+"""The release engineer's risk dashboard: every open pick of the current train with its risk,
+and in-place actions (htmx) that call the same services as the pick's page.
+
+A move answers with the pick's row, swapped in place, its refusal (a DomainError) shown in the
+row in the service's own words. An unlike and a bulk approval answer with the whole table (they
+change many rows). The table polls itself every 10 s, keeping the filters in its URL.
+Without JavaScript the filters, sorting and bulk approval still work as plain forms (a move
+posted without htmx flashes and comes back), and each row links to its pick's page.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from html import escape
+from typing import cast
+from urllib.parse import urlencode, urlsplit
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from karma.api.permissions import karma_change_as
+from karma.models import MAX_STARS
+from pushes import services
+from pushes.choices import PICK_OPEN_STATES, PickState
+from pushes.dashboards import (
+    FLAGGED,
+    PICK_MOVES,
+    SORTS,
+    RiskFilters,
+    RiskRow,
+    dashboard_risk,
+    dashboard_risk_pushes,
+    dashboard_risk_row,
+)
+from pushes.forms import ReasonForm
+from pushes.models import Engineer, Pick
+from pushes.views.karma import karma_changed
+from pushes.views.pages import _refused, engineer_required
+from releasebot.errors import DomainError, Forbidden
+from releasebot.templatetags.releasebot import stars, state_badge
+
+NOT_FOR_ENGINEERS = (
+    "The risk dashboard is for release engineers. Your own picks and their risk are on your "
+    "page; ask release engineering if you need one looked at."
+)
+BULK_LIMIT = 500
+
+
+class HtmxRequest(HttpRequest):
+    """A request through django-htmx's middleware (for type checkers)."""
+
+    htmx: HtmxDetails
+
+
+_MOVES: dict[str, tuple[Callable[..., Pick], str]] = {
+    # action: (the pick page's service, what the row then says)
+    "approve": (services.pick_approve, "Approved"),
+    "defer": (services.pick_defer, "Deferred"),
+    "reject": (services.pick_reject, "Rejected"),
+}
+
+
+def _moved(verb: str, pick: Pick) -> str:
+    """ "Approved for push 2026-11-25.1." or, if that is not all, what it is now."""
+    where = f" for push {pick.push.label}" if pick.push and verb != "Rejected" else ""
+    state = pick.get_state_display().lower()
+    return f"{verb}{where}." if state == verb.lower() else f"{verb}{where}: now {state}."
+
+
+def release_engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in as a release engineer; anyone else gets a 403 page saying why."""
+
+    @engineer_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, me: Engineer, **kwargs: object):
+        if not me.is_release_engineer:
+            return _refused(request, Forbidden(NOT_FOR_ENGINEERS))
+        return view(request, *args, me=me, **kwargs)
+
+    return wrapper
+
+
+class RiskFilterForm(forms.Form):
+    """The dashboard's GET parameters; a value that does not parse is dropped, not obeyed."""
+
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any state"), *((s, PickState(s).label) for s in PICK_OPEN_STATES)],
+    )
+    requestor = forms.CharField(required=False, max_length=150)
+    risk = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any risk"),
+            (FLAGGED, "Flagged: large and controversial"),
+            ("high", "High"),
+            ("medium", "Medium"),
+            ("low", "Low"),
+        ],
+    )
+    push = forms.RegexField(required=False, regex=r"^(none|[1-9]\d{0,11})$")
+    sort = forms.ChoiceField(
+        required=False, choices=[(f"{d}{n}", n) for n in SORTS for d in ("", "-")]
+    )
+
+
+def _filters(params: QueryDict) -> tuple[RiskFilterForm, RiskFilters]:
+    form = RiskFilterForm(params)
+    form.is_valid()
+    chosen = {name: value for name, value in form.cleaned_data.items() if value}
+    return form, RiskFilters(**chosen)
+
+
+def _query(filters: RiskFilters, **changes: str) -> str:
+    values = {**filters.__dict__, **changes}
+    if values.get("sort") == "risk":
+        values.pop("sort")
+    return urlencode({name: value for name, value in values.items() if value})
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
+def _prefix(name: str, sentinel: object) -> str:
+    """A route's URL up to its argument, reversed once so rows build links by concatenation."""
+    return reverse(name, args=[sentinel]).split(str(sentinel))[0]
+
+
+def _table_context(
+    request: HttpRequest,
+    filters: RiskFilters,
+    *,
+    done: dict[int, str] | None = None,
+    errors: dict[int, str] | None = None,
+    **extra: object,
+) -> dict[str, object]:
+    """The table's context: the groups, each with its rows' HTML, and the sort links."""
+    groups = dashboard_risk(filters=filters)
+    page = reverse("risk-dashboard")
+    sorts = {}
+    for name in SORTS:
+        active = filters.sort.lstrip("-") == name
+        flipped = f"-{name}" if filters.sort == name else name
+        sorts[name] = {
+            "href": _with_query(page, _query(filters, sort=flipped if active else name)),
+            "active": active,
+            "reversed": filters.sort.startswith("-"),
+        }
+    row_html = RowHtml()
+    sections = []
+    total = flagged = 0
+    for group in groups:
+        for row in group.rows:  # what a move just did to each pick, shown on its row
+            row.done = (done or {}).get(row.pick.pk, "")
+            row.error = (errors or {}).get(row.pick.pk, "")
+        # Only the HTML goes on: a template's context lives until the garbage collector finds
+        # it (Django's ContextDict and Context refer to each other), and thousands of rows
+        # kept that long cost a full collection every few pages.
+        sections.append(
+            {
+                "push": group.push,
+                "key": group.key,
+                "count": len(group.rows),
+                "flagged": group.flagged,
+                "mark": mark_safe(f"<!--risk-rows:{group.key}-->"),
+                "rows": "".join(row_html(row) for row in group.rows),
+            }
+        )
+        total += len(group.rows)
+        flagged += group.flagged
+    del groups
+    return {
+        "sections": sections,
+        "filters": filters,
+        "total": total,
+        "flagged": flagged,
+        "sorts": sorts,
+        "push_url": _prefix("push", 999999999),
+        **extra,
+    }
+
+
+_TABLE_MARK = "<!--risk-table-->"
+
+
+def _table(request: HttpRequest, context: dict[str, object]) -> list[str]:
+    """The table as pieces of the response: the template renders it around a marker per group
+    and each group's rows go in between.
+
+    At thousands of picks the rows are megabytes; passed through the template they would be
+    copied at every node they cross on the way out. Spliced in here, they are copied once.
+    """
+    rest = str(render_to_string("pushes/_risk_table.html", context, request))
+    pieces = []
+    for group in cast(list[dict[str, str]], context["sections"]):
+        before, rest = rest.split(group["mark"], 1)
+        pieces += [before, group["rows"]]
+    pieces.append(rest)
+    return pieces
+
+
+class RowHtml:
+    """Dashboard rows as HTML, built in Python.
+
+    Through the template engine 3,000 rows took seconds: every variable, tag and number is
+    resolved and localised one at a time. As f-strings they take milliseconds. Everything from
+    the database is escaped; links are built from prefixes reversed once; the markup is ASCII
+    (entities for the symbols) so the page joins and encodes on the fast path. The single-row
+    answer of a move uses the same renderer.
+
+    A row carries no form: its buttons post with htmx (hx-post), taking the row's reason field
+    (hx-include, hx-target and hx-swap are inherited from the table) and the CSRF token from
+    the page's hx-headers. Without JavaScript, the pick's page linked from the row has the same
+    moves.
+    """
+
+    def __init__(self) -> None:
+        self.pick = _prefix("pick", 999999999)
+        self.engineer = _prefix("engineer", "~who~")
+        self.revision = _prefix("revision", "~rev~")
+        self.act = _prefix("risk-pick-act", 999999999)
+        self.stars = {n: _ascii(stars(n)) for n in range(MAX_STARS + 1)}
+        self.names: dict[str, str] = {}
+        self.states = {
+            value: _ascii(state_badge(value, label)) for value, label in PickState.choices
+        }
+
+    def __call__(self, row: RiskRow, reason: str = "") -> str:
+        p = row.pick
+        pk = p.pk
+        risk = row.risk
+        act = f'hx-post="{self.act}{pk}/" name="action"'
+        name = self.names.get(p.requestor.username)
+        if name is None:
+            name = self.names[p.requestor.username] = escape(p.requestor.username)
+        state = p.state
+        moves = PICK_MOVES.get(state, ())
+        if risk.flagged:
+            head = f'<tr id="pick-{pk}" class="risk-row hot{" done" if row.done else ""}"'
+            flag = _FLAG
+        else:
+            head = f'<tr id="pick-{pk}" class="risk-row{" done" if row.done else ""}"'
+            flag = ""
+        url = escape(p.review_url)
+        if p.review_comments is None:
+            comments = (
+                f'<a href="{url}" title="Comments unknown">?</a>'
+                if url
+                else '<span class="muted" title="No review link">?</span>'
+            )
+        elif url:
+            comments = f'<a href="{url}" title="Open the review">{p.review_comments}</a>'
+        else:
+            comments = str(p.review_comments)
+        if p.confirmed_at:
+            at = timezone.localtime(p.confirmed_at)
+            confirmed = (
+                f'<span class="ok-text" title="{at:%a %d %b, %H:%M}">&#10003; {at:%H:%M}</span>'
+            )
+        elif state == "awaiting-confirmation":
+            confirmed = '<span class="warn-text">waiting</span>'
+        else:
+            confirmed = '<span class="muted">&mdash;</span>'
+        reasons = (
+            f'<div class="small risk-reasons">{escape(", ".join(risk.reasons))}</div>'
+            if risk.reasons
+            else ""
+        )
+        rolled = f'<div class="muted small">rolled {p.rolls}&times;</div>' if p.rolls else ""
+        before = after = ""
+        if "approve" in moves:
+            before = f'<button class="btn small primary" {act} value="approve">Approve</button>'
+        if "defer" in moves:
+            before += f'<button class="btn small" {act} value="defer">Defer</button>'
+        if "reject" in moves:
+            after = f'<button class="btn small danger" {act} value="reject">Reject</button>'
+        if row.error:
+            note = f'<div class="errors row-note" role="alert">{escape(row.error)}</div>'
+        elif row.done:
+            note = f'<div class="ok-text small row-note" role="status">{escape(row.done)}</div>'
+        else:
+            note = ""
+        return (
+            f'{head} data-state="{state}"><td><input type="checkbox" name="pick" value="{pk}" '
+            f'form="risk-bulk" aria-label="Select pick #{pk}"'
+            f"{'' if 'approve' in moves else ' disabled'}></td>"
+            f'<td class="nowrap"><a href="{self.pick}{pk}/">#{pk}</a>{flag}<div><a '
+            f'class="mono small muted" href="{self.revision}{p.sha}/">{p.sha[:10]}</a></div></td>'
+            f'<td class="risk-title">{escape(p.title)}</td>'
+            f'<td class="nowrap"><a href="{self.engineer}{name}/">{name}</a>'
+            f"<div>{self.stars.get(row.stars, '')}</div></td>"
+            f'<td class="num nowrap"><span class="added">+{p.lines_added}</span> '
+            f'<span class="deleted">&minus;{p.lines_deleted}</span><div class="muted small">'
+            f"{p.files_changed} file{'' if p.files_changed == 1 else 's'}</div></td>"
+            f'<td class="num">{comments}</td>'
+            f'<td><span class="badge {_RISK_TONE[risk.level]}" data-risk="{risk.level}">'
+            f"{risk.level} risk{' &#9873;' if risk.flagged else ''}"
+            f"</span>{reasons}</td>"
+            f'<td class="num">{row.age_text}</td>'
+            f"<td>{self.states.get(state, state)}{rolled}</td><td>{confirmed}</td>"
+            f'<td class="risk-actions">{before}<input type="text" name="reason" maxlength="2000" '
+            f'value="{escape(reason) if reason else ""}" placeholder="Reason (reject, unlike)" '
+            f'aria-label="Reason for pick #{pk}">{after}<button class="btn small danger" {act} '
+            f'value="unlike" title="Take a star off {name}">Unlike</button>{note}</td></tr>'
+        )
+
+
+_FLAG = ' <span class="flag" title="Large and controversial: look closely">&#9873;</span>'
+_RISK_TONE = {"low": "ok", "medium": "warn", "high": "bad"}
+
+
+def _ascii(html: str) -> str:
+    return str(html).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a table is built.
+
+    Thousands of rows allocate tens of thousands of small objects, none in cycles, all freed by
+    reference counting once the page is built. Left on, the collector would scan them again
+    and again and promote them, bringing on full collections of the whole heap.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@release_engineer_required
+@require_GET
+def dashboard(request: HttpRequest, me: Engineer) -> HttpResponse:
+    form, filters = _filters(request.GET)
+    query = _query(filters)
+    with _gc_paused():
+        context = _table_context(request, filters)
+        context.update(
+            form=form,
+            pushes=dashboard_risk_pushes(),
+            table_url=_with_query(reverse("risk-table"), query),
+            bulk_url=_with_query(reverse("risk-bulk-approve"), query),
+            clear_url=reverse("risk-dashboard"),
+            nav="risk",
+        )
+        context["table_mark"] = mark_safe(_TABLE_MARK)
+        page = render_to_string("pushes/dashboard_risk.html", context, request)
+        head, tail = page.split(_TABLE_MARK, 1)
+        return HttpResponse([head, *_table(request, context), tail])
+
+
+@release_engineer_required
+@require_GET
+def table(request: HttpRequest, me: Engineer) -> HttpResponse:
+    """The table alone, polled by the dashboard with its filters in the query string."""
+    _, filters = _filters(request.GET)
+    with _gc_paused():
+        return HttpResponse(_table(request, _table_context(request, filters)))
+
+
+@release_engineer_required
+@require_POST
+def pick_act(request: HtmxRequest, pk: int, me: Engineer) -> HttpResponse:
+    """One button of a row: approve, defer, reject (a reason) or unlike the requestor."""
+    action = request.POST.get("action", "")
+    form = ReasonForm(request.POST)
+    valid = form.is_valid()
+    reason = form.cleaned_data["reason"] if valid else ""
+    error = done = ""
+    try:
+        if not valid:
+            raise DomainError(str(form.errors["reason"][0]))
+        if action == "unlike":
+            done = _unlike(request, pk, reason)
+        elif action in _MOVES:
+            service, verb = _MOVES[action]
+            done = _moved(verb, service(pick_id=pk, actor=me, reason=reason))
+        else:
+            raise DomainError("Choose approve, defer, reject or unlike.", code="bad-action")
+    except DomainError as refused:
+        error = refused.message
+    if not request.htmx:
+        (messages.error if error else messages.success)(request, f"Pick #{pk}: {error or done}")
+        return redirect("risk-dashboard")
+    if action == "unlike" and not error:
+        # Every row of the requestor changes stars (and maybe risk): answer with the table.
+        _, filters = _filters(_current_query(request))
+        context = _table_context(request, filters, done={pk: done}, notice=f"Pick #{pk}: {done}")
+        response = HttpResponse(_table(request, context))
+        return reswap(retarget(response, "#risk-table"), "innerHTML")
+    row = dashboard_risk_row(pick_id=pk)
+    if row is None:
+        raise Http404(f"There is no pick #{pk}.")
+    row.error, row.done = error, done
+    return HttpResponse(RowHtml()(row, reason=reason if error else ""))
+
+
+def _unlike(request: HttpRequest, pk: int, reason: str) -> str:
+    row = dashboard_risk_row(pick_id=pk)
+    if row is None:
+        raise Http404(f"There is no pick #{pk}.")
+    requestor = row.pick.requestor
+    event = karma_change_as(
+        request.user, target_id=requestor.user_id, change="unlike", reason=reason, pick_id=pk
+    )
+    return karma_changed(requestor, event.delta, event.stars_after)
+
+
+@release_engineer_required
+@require_POST
+def bulk_approve(request: HtmxRequest, me: Engineer) -> HttpResponse:
+    """Approve the ticked picks one by one with the pick page's service; refusals stay on
+    their rows, the rest are approved."""
+    _, filters = _filters(request.GET)
+    ids = list(dict.fromkeys(int(v) for v in request.POST.getlist("pick") if v.isdigit()))
+    approved: dict[int, str] = {}
+    refused: dict[int, str] = {}
+    for pk in ids[:BULK_LIMIT]:
+        try:
+            moved = services.pick_approve(pick_id=pk, actor=me)
+        except DomainError as error:
+            refused[pk] = error.message
+        else:
+            approved[pk] = _moved("Approved", moved)
+    notice = _bulk_notice(approved, refused, len(ids))
+    if not request.htmx:
+        (messages.warning if refused or not ids else messages.success)(request, notice)
+        return redirect(_with_query(reverse("risk-dashboard"), _query(filters)))
+    context = _table_context(
+        request,
+        filters,
+        done=approved,
+        errors=refused,
+        notice=notice,
+        notice_bad=bool(refused or not ids),
+    )
+    return HttpResponse(_table(request, context))
+
+
+def _bulk_notice(approved: dict[int, str], refused: dict[int, str], asked: int) -> str:
+    if not asked:
+        return "Tick the picks to approve first."
+    parts = [f"Approved {len(approved)} pick{'s' if len(approved) != 1 else ''}."]
+    if refused:
+        parts.append(f"{len(refused)} refused: " + "; ".join(refused.values()))
+    if asked > BULK_LIMIT:
+        parts.append(f"Only the first {BULK_LIMIT} were taken; approve the rest next.")
+    return " ".join(parts)
+
+
+def _current_query(request: HtmxRequest) -> QueryDict:
+    """The dashboard's filters as the browser shows them (htmx sends the page's URL)."""
+    return QueryDict(urlsplit(request.htmx.current_url or "").query)
