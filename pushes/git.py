@@ -20,6 +20,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -542,7 +543,7 @@ def sync(path: Path, remote_url: str) -> None:
         return
     with _open(path) as git:
         _configure(git, remote_url)
-        _exec(git, ["worktree", "prune"])  # folders of worktrees lost in a crash
+        _worktrees_reap(git)  # worktrees a crash left behind
         # --tags with --prune never prunes tags: push tags not yet on the remote survive.
         args = ["fetch", "--prune", "--tags", "--quiet", "origin"]
         _exec(git, args, timeout=NETWORK_TIMEOUT)
@@ -615,6 +616,7 @@ def worktree(path: Path, ref: str, scratch_dir: Path | None = None) -> Iterator[
         Path(scratch_dir).mkdir(parents=True, exist_ok=True)
     holder = Path(tempfile.mkdtemp(prefix="releasebot-", dir=scratch_dir))
     checkout = holder / "worktree"
+    (holder / _OWNER).write_text(_owner(os.getpid()))
     try:
         with _open(path) as git:
             sha = _resolve(git, ref)
@@ -624,6 +626,60 @@ def worktree(path: Path, ref: str, scratch_dir: Path | None = None) -> Iterator[
         yield Worktree(checkout)
     finally:
         _worktree_remove(Path(path), checkout, holder)
+
+
+# A worktree's holder folder names the process that made it, so a worktree left by a process
+# that died (a SIGKILLed worker: no `finally` ran) can be told from one still in use.
+_OWNER = "owner"
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of process ``pid`` from /proc, or None when it has no entry."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], fields[19]  # fields 3 and 22 of proc(5): state, starttime
+
+
+def _owner(pid: int) -> str:
+    """``host pid start``: the start time tells a live process from a later one with its pid."""
+    stat = _proc_stat(pid)
+    return f"{socket.gethostname()} {pid} {stat[1] if stat else ''}"
+
+
+def _owner_gone(holder: Path) -> bool:
+    """Whether the process that made the worktree in ``holder`` has died; False when unsure."""
+    try:
+        host, pid, start = (holder / _OWNER).read_text().split(" ")
+    except (OSError, ValueError):
+        return False  # not ours, or made before owners were written
+    if host != socket.gethostname():
+        return False  # another machine or container sharing the folder: not ours to judge
+    if not start:  # no /proc here: all we can ask is whether the pid exists
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+    stat = _proc_stat(int(pid))
+    # Gone; a zombie (killed with its parent, never reaped); or its pid now another process's.
+    return stat is None or stat[0] in ("Z", "X") or stat[1] != start
+
+
+def _worktrees_reap(git: Git) -> None:
+    """Remove the worktrees of processes that died; ``worktree prune`` only forgets missing
+    folders, and a killed run's folder is still there, a full checkout each time."""
+    listed = _exec(git, ["worktree", "list", "--porcelain", "-z"]).text.split("\0")
+    paths = [Path(line[len("worktree ") :]) for line in listed if line.startswith("worktree ")]
+    for checkout in paths[1:]:  # the first is the clone itself
+        if _owner_gone(checkout.parent):
+            logger.warning("removing worktree %s: the process that made it died", checkout)
+            _exec(git, ["worktree", "remove", "--force", "--force", "--", str(checkout)], ok=None)
+            shutil.rmtree(checkout.parent, ignore_errors=True)
+    _exec(git, ["worktree", "prune"])
 
 
 def _worktree_remove(path: Path, checkout: Path, holder: Path) -> None:
@@ -787,3 +843,220 @@ def remote_branch_head(path: Path, branch: str) -> str | None:
         if name == ref:
             return sha
     return None
+
+
+# --- a push's merge loop, in few git processes ----------------------------------------------
+# A push of 300 picks must cost about what 300 `git cherry-pick -x` in a shell cost. Each git
+# process costs a few milliseconds, about a quarter of a pick, so the loop starts one per pick
+# (the cherry-pick itself); the rest is asked once per push or kept in one long-lived process.
+
+_PICKED_FROM = re.compile(r"\(cherry picked from commit ([0-9a-f]{40}|[0-9a-f]{64})\)")
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def branch_picks(path: Path, base: str, head: str) -> dict[str, str]:
+    """The commits the ``-x`` trailers in ``base..head`` name, each with the newest commit on
+    the branch that carries it: the trailer half of ``find_in_branch`` for a whole push, in
+    one ``git log``."""
+    span = f"{_sha(base)}..{_sha(head)}"
+    with _open(path) as git:
+        fields = _exec(git, ["log", "-z", "--format=%H%x00%B", "--end-of-options", span]).text
+    parts = fields.split("\0")
+    carried: dict[str, str] = {}
+    for commit, message in zip(parts[0::2], parts[1::2], strict=False):
+        for picked in _PICKED_FROM.findall(message):
+            carried.setdefault(picked, commit.strip())
+    return carried
+
+
+def commit_parents(path: Path, shas: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each commit's parents, for many commits in one ``git rev-list``; keys are full shas."""
+    if not shas:
+        return {}
+    names = "".join(f"{_sha(sha)}\n" for sha in shas).encode()
+    with _open(path) as git, tempfile.TemporaryFile() as listed:
+        listed.write(names)
+        listed.seek(0)
+        args = ["rev-list", "--no-walk=unsorted", "--parents", "--stdin"]
+        out = _exec(git, args, istream=cast(BinaryIO, listed)).text
+    parents = {}
+    for line in out.splitlines():
+        commit, *rest = line.split()
+        parents[commit] = tuple(rest)
+    return parents
+
+
+def worktree_pick(tree: Worktree, sha: str, parents: Sequence[str]) -> PickResult:
+    """``Worktree.cherry_pick`` in one git process, for a caller that knows the commit's full
+    sha and its parents (``commit_parents``)."""
+    return worktree_pick_start(tree, sha, parents).result()
+
+
+def worktree_pick_start(tree: Worktree, sha: str, parents: Sequence[str]) -> PendingPick:
+    """Start ``worktree_pick`` and return at once, so the caller can do other work (write to
+    its database) while git picks; ``result()`` waits for it."""
+    target = _sha(sha)
+    if not _FULL_SHA.fullmatch(target):
+        raise InvalidName(f"not a full commit sha: {sha!r}")
+    mainline = ["-m", "1"] if len(parents) > 1 else []
+    # English messages, as GitPython asks for: an empty pick is told by git's words.
+    env = {**os.environ, **GIT_ENV, "LANGUAGE": "C", "LC_ALL": "C"}
+    try:
+        process = subprocess.Popen(
+            _argv(["cherry-pick", "-x", *mainline, target]),
+            cwd=tree.path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    return PendingPick(tree, target, process)
+
+
+class PendingPick:
+    """A ``git cherry-pick -x`` running in a worktree (``worktree_pick_start``)."""
+
+    def __init__(self, tree: Worktree, sha: str, process: subprocess.Popen[bytes]) -> None:
+        self.tree, self.sha, self.process = tree, sha, process
+
+    def result(self) -> PickResult:
+        """Wait for git; like ``Worktree.cherry_pick``, a conflict or an empty pick is undone,
+        and the new HEAD is read from the worktree's HEAD file rather than asked of git."""
+        try:
+            out, err = self.process.communicate(timeout=LOCAL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise GitError(f"git cherry-pick {self.sha} timed out") from None
+        if self.process.returncode == 0:
+            return PickResult(applied=True, sha=_worktree_head(self.tree.path))
+        stderr, stdout = err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
+        git = Git(str(self.tree.path))
+        if _EMPTY_PICK in stderr or _EMPTY_PICK in stdout:
+            _exec(git, ["cherry-pick", "--abort"], ok=None)
+            return PickResult(applied=False, sha=None, already_applied=True)
+        unmerged = ["diff", "--name-only", "-z", "--diff-filter=U"]
+        conflicts = tuple(f for f in _exec(git, unmerged).text.split("\0") if f)
+        _exec(git, ["cherry-pick", "--abort"], ok=None)
+        if conflicts:
+            return PickResult(applied=False, sha=None, conflict_files=conflicts)
+        status = self.process.returncode
+        raise GitError("git cherry-pick failed", status=status, stderr=stderr)
+
+    def cancel(self) -> None:
+        """Let git finish and undo a conflicted or empty pick, for a caller that gives the
+        pick up (killing git could leave the worktree locked)."""
+        with suppress(GitError):
+            self.result()
+
+
+def _worktree_head(checkout: Path) -> str:
+    """A detached worktree's HEAD from its HEAD file: a linked worktree's ``.git`` names its
+    folder in the clone (gitrepository-layout), and a detached HEAD there is the bare sha.
+    Anything else (a symbolic HEAD, another ref storage) is asked of git."""
+    try:
+        gitdir = Path((checkout / ".git").read_text().removeprefix("gitdir:").strip())
+        head = (checkout / gitdir / "HEAD").read_text().strip()
+    except OSError:
+        head = ""
+    if _FULL_SHA.fullmatch(head):
+        return head
+    with _open(checkout) as git:
+        resolved = _resolve(git, "HEAD")
+    if resolved is None:
+        raise GitError(f"worktree {checkout} has no HEAD")
+    return resolved
+
+
+class BranchMover:
+    """Compare-and-swap moves of one branch, each its own ref transaction, through one
+    long-lived ``git update-ref --stdin`` (``with branch_mover(...) as move: move(new, old)``).
+
+    For a caller that made ``new`` on top of ``old`` itself, so the ancestry check of
+    ``branch_advance`` is known to hold. ``send`` asks for a move and ``confirm`` waits for
+    git's answer, so the caller can start its next piece of work in between. A branch not at
+    ``old`` raises BranchMoved, as ``branch_advance`` does, and ends the process: later moves
+    go through ``branch_advance``.
+    """
+
+    def __init__(self, path: Path, branch: str) -> None:
+        self.path = Path(path)
+        self.branch = branch
+        self.ref = _branch_ref(branch)
+        self.process: subprocess.Popen[str] | None = None
+        self.sent: tuple[str, str] | None = None
+
+    def __call__(self, new_sha: str, old_sha: str) -> None:
+        self.send(new_sha, old_sha)
+        self.confirm()
+
+    def send(self, new_sha: str, old_sha: str) -> None:
+        new, old = _sha(new_sha), _sha(old_sha)
+        if not (_FULL_SHA.fullmatch(new) and _FULL_SHA.fullmatch(old)):
+            raise InvalidName(f"not full commit shas: {new_sha!r}, {old_sha!r}")
+        if self.sent is not None:
+            raise RuntimeError("confirm the last move before sending another")
+        self.sent = (new, old)
+        if self.process is not None and self.process.stdin is not None:
+            with suppress(OSError):  # git ended: confirm() finds out why
+                self.process.stdin.write(f"start\nupdate {self.ref} {new} {old}\ncommit\n")
+                self.process.stdin.flush()
+
+    def confirm(self) -> None:
+        if self.sent is None:
+            raise RuntimeError("no move was sent")
+        (new, old), self.sent = self.sent, None
+        if self.process is None:
+            branch_advance(self.path, self.branch, new, old)
+            return
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            answer = stdout.readline() + stdout.readline()
+        except OSError:
+            answer = ""
+        if answer == "start: ok\ncommit: ok\n":
+            return
+        stderr = self.close()
+        current = branch_head(self.path, self.branch)
+        if current == new:
+            return
+        if current != old:
+            raise BranchMoved(f"branch {self.branch} is at {current}, not {old}", stderr=stderr)
+        raise GitError(f"could not advance {self.branch}", stderr=stderr)
+
+    def open(self) -> BranchMover:
+        command = _argv(["update-ref", "-m", "releasebot: advance", "--stdin"])
+        self.process = subprocess.Popen(
+            command,
+            cwd=self.path,
+            env={**os.environ, **GIT_ENV},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def close(self) -> str:
+        """End the process (nothing is pending between moves); returns what it said on stderr."""
+        process, self.process = self.process, None
+        if process is None:
+            return ""
+        try:
+            _, stderr = process.communicate(timeout=LOCAL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        return stderr or ""
+
+
+@contextmanager
+def branch_mover(path: Path, branch: str) -> Iterator[BranchMover]:
+    """A ``BranchMover`` for ``branch``; its git process ends with the block."""
+    mover = BranchMover(path, branch).open()
+    try:
+        yield mover
+    finally:
+        mover.close()

@@ -15,13 +15,16 @@ log = logging.getLogger(__name__)
 
 @shared_task(ignore_result=True)
 def train_tick() -> None:
-    """Every minute: cut due branches, open confirmations, remind, rehearse, run due pushes."""
+    """Every minute: cut due branches, open confirmations, remind, rehearse, run due pushes,
+    and re-queue chat deliveries that never reached the broker."""
     services.branch_cut_due()
     work = services.train_advance()
     for push_id in work.rehearse:
         push_rehearse.delay(push_id)
     for push_id in work.due:
         push_run.delay(push_id)
+    for notification_id in services.notifications_undelivered():
+        notification_deliver.delay(notification_id)  # lost while the broker was down
 
 
 @shared_task(ignore_result=True)

@@ -54,12 +54,15 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
 
-def _isolate_broker(queue_dir: Path, queue: str) -> dict:
+def _isolate_broker(queue_dir: Path, queue: str, broker_url: str | None = None) -> dict:
     saved = {
         "task_default_queue": app.conf.task_default_queue,
         "broker_transport_options": dict(app.conf.broker_transport_options or {}),
+        "broker_url": app.conf.broker_url,
     }
     options = dict(saved["broker_transport_options"])
+    if broker_url:
+        app.conf.broker_url = broker_url
     if app.conf.broker_url.startswith("filesystem"):
         queue_dir.mkdir(parents=True, exist_ok=True)
         control = queue_dir.parent / "control"
@@ -85,11 +88,17 @@ def _reset_pools() -> None:
 
 
 @contextmanager
-def worker_process(*, concurrency: int = 1, env: dict | None = None) -> Iterator[WorkerProcess]:
-    """Start a worker on a private queue and wait until it is ready; stop it afterwards."""
+def worker_process(
+    *, concurrency: int = 1, env: dict | None = None, broker_url: str | None = None
+) -> Iterator[WorkerProcess]:
+    """Start a worker on a private queue and wait until it is ready; stop it afterwards.
+
+    ``broker_url`` (a ``redis://`` URL) puts the worker, and this process's Celery app while the
+    block runs, on that broker instead of the suite's.
+    """
     queue = f"test-{uuid.uuid4().hex[:12]}"
     data_dir = Path(settings.DATA_DIR)
-    saved = _isolate_broker(data_dir / "celery" / "queue", queue)
+    saved = _isolate_broker(data_dir / "celery" / "queue", queue, broker_url)
     log_path = data_dir / f"worker-{queue}.log"
     child_env = {
         **os.environ,
@@ -98,6 +107,7 @@ def worker_process(*, concurrency: int = 1, env: dict | None = None) -> Iterator
         "DATABASE_URL": test_database_url(),
         "CELERY_QUEUE": queue,  # so tasks the worker queues itself stay on this test's queue
         "PYTHONUNBUFFERED": "1",
+        **({"REDIS_URL": broker_url} if broker_url else {}),
         **(env or {}),
     }
     command = [
@@ -124,6 +134,7 @@ def worker_process(*, concurrency: int = 1, env: dict | None = None) -> Iterator
                 worker.kill()
         app.conf.task_default_queue = saved["task_default_queue"]
         app.conf.broker_transport_options = saved["broker_transport_options"]
+        app.conf.broker_url = saved["broker_url"]
         _reset_pools()
 
 

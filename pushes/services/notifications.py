@@ -1,13 +1,42 @@
 """Telling people: every notice is a row (the web inbox) written with the change it announces;
-chat delivery, when configured, runs after the commit."""
+chat delivery, when configured, runs after the commit.
+
+The change is committed before its chat delivery is queued, so a broker that is down then must
+not turn a done change into an error: the failure is logged, and the train's tick queues the
+delivery again (`notifications_undelivered`).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Callable
+
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from pushes.models import Engineer, Notification, Pick, Push
+
+log = logging.getLogger(__name__)
+
+# A notice still undelivered this long after it was written lost its delivery task (the broker
+# was down); one older than REDELIVER_WITHIN is stale, and a notifier that declines to deliver
+# (an engineer with no chat account) is not asked again after that.
+REDELIVER_AFTER = dt.timedelta(minutes=1)
+REDELIVER_WITHIN = dt.timedelta(minutes=15)
+REDELIVER_SCAN = 20_000  # newest notices looked at, by primary key: a bounded, indexed scan
+
+
+def _queue_after_commit(queue: Callable[[], object], what: str) -> None:
+    def run() -> None:
+        try:
+            queue()
+        except Exception:  # the broker is down: the change stands, the tick re-drives it
+            log.exception("could not queue %s; the tick will retry", what)
+
+    transaction.on_commit(run)
 
 
 def notify(
@@ -25,8 +54,28 @@ def notify(
     if settings.RELEASEBOT_NOTIFIERS:
         from pushes.tasks import notification_deliver
 
-        notification_deliver.delay_on_commit(notification.pk)
+        pk = notification.pk
+        _queue_after_commit(lambda: notification_deliver.delay(pk), f"delivery of notice {pk}")
     return notification
+
+
+def notifications_undelivered(*, now: dt.datetime | None = None) -> list[int]:
+    """Recent notices chat never got, oldest first: written while the broker was down, their
+    delivery task was never queued (or was lost with the broker's memory)."""
+    if not settings.RELEASEBOT_NOTIFIERS:
+        return []
+    now = now or timezone.now()
+    newest = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return list(
+        Notification.objects.filter(
+            pk__gt=newest - REDELIVER_SCAN,
+            delivered_at__isnull=True,
+            created_at__lte=now - REDELIVER_AFTER,
+            created_at__gt=now - REDELIVER_WITHIN,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def notification_deliver(*, notification_id: int) -> None:
@@ -47,7 +96,8 @@ def announce(*, push: Push, text: str) -> None:
     if settings.RELEASEBOT_NOTIFIERS and push.branch.repository.chat_channel:
         from pushes.tasks import push_announce
 
-        push_announce.delay_on_commit(push.pk, text)
+        pk = push.pk
+        _queue_after_commit(lambda: push_announce.delay(pk, text), f"summary of push {pk}")
 
 
 def push_announce(*, push_id: int, text: str) -> None:
@@ -75,7 +125,8 @@ def notifications_answer(*, pick: Pick) -> None:
     if settings.RELEASEBOT_NOTIFIERS:
         from pushes.tasks import pick_answered
 
-        pick_answered.delay_on_commit(pick.pk)
+        pk = pick.pk
+        _queue_after_commit(lambda: pick_answered.delay(pk), f"answer to pick {pk}")
 
 
 def pick_answered_tell(*, pick_id: int) -> None:

@@ -44,6 +44,9 @@ from pushes.services.repositories import clone_path, scratch_dir, trunk_sync
 from releasebot.errors import Conflict, DomainError, Forbidden, NotFound
 
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
+# NUL (PostgreSQL refuses it in text) and lone surrogates (no database stores them; Python makes
+# them of undecodable bytes, in a command-line argument or a JSON "\udcff" escape).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_CANDIDATES = 10
 
 
@@ -51,6 +54,17 @@ class PickRefused(DomainError):
     """A pick request refused at request time; nothing was stored."""
 
     code = "pick-refused"
+
+
+def _storable(text: str, what: str) -> str:
+    """``text``, if a database can store it; refused clearly rather than failing at the write."""
+    if _UNSTORABLE.search(text):
+        raise PickRefused(
+            f"The {what} has characters that cannot be stored (a NUL byte or invalid Unicode): "
+            "type it again as plain text.",
+            code="bad-text",
+        )
+    return text
 
 
 class IllegalTransition(Conflict):
@@ -124,7 +138,10 @@ def _shown(text: str | None, limit: int = 40) -> str:
 def branch_for_pick(*, repository: Repository, name: str | None = None) -> ReleaseBranch:
     """The named branch, or the repository's current one; refused when it takes no picks."""
     if name:
-        branch = ReleaseBranch.objects.filter(repository=repository, name=name.strip()).first()
+        name = name.strip()
+        branch = None
+        if not _UNSTORABLE.search(name):  # no branch has such a name; PostgreSQL refuses NUL
+            branch = ReleaseBranch.objects.filter(repository=repository, name=name).first()
         if branch is None:
             raise PickRefused(
                 f"{repository.name} has no release branch {_shown(name)}.", code="unknown-branch"
@@ -214,7 +231,7 @@ def pick_request(
     backup: Engineer | None = None,
 ) -> PickRequestResult:
     """Ask for a trunk revision on a release branch. Refused, with a reason, before any write."""
-    reason = (reason or "").strip()
+    reason = _storable((reason or "").strip(), "reason")
     if not reason:
         raise PickRefused("Say why this pick cannot wait for the next train.", code="no-reason")
     gate = karma_may_request(user_id=requestor.user_id)
@@ -343,6 +360,7 @@ def pick_transition(
     **changes: object,
 ) -> Pick:
     """Move a pick to `to` in one transaction, recording the event; refuse an illegal move."""
+    reason = _storable(reason, "reason")
     with transaction.atomic():
         pick = (
             # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the join

@@ -2,9 +2,9 @@
 tag, push branch and tag to the remote, call the deploy hook, mark the picks shipped.
 
 Exactly once. The push's state records which phase it is in and each pick's state records
-whether it is on the branch; before each pick the branch itself is asked, so a run that starts
-again after a crash (a SIGKILLed worker, a redelivered task) never applies a pick twice and never
-skips one. One run at a time per branch: a lock, and a database constraint behind it.
+whether it is on the branch; a run that starts again after a crash (a SIGKILLed worker, a
+redelivered task) asks the branch itself before each pick, so it never applies a pick twice and
+never skips one. One run at a time per branch: a lock, and a database constraint behind it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import shlex
 import urllib.request
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from pushes.choices import (
     TestRunState,
 )
 from pushes.locks import LockTimeout, repository_lock
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, TestRun
+from pushes.models import Engineer, Pick, PickEvent, Push, ReleaseBranch, TestRun
 from pushes.risk import LOW, pick_risk
 from pushes.services.notifications import announce, notify
 from pushes.services.picks import karma_suggest, pick_transition, push_next
@@ -151,9 +151,13 @@ def _merge(push: Push) -> None:
     picks = _friday_careful(push, picks)
     if picks:
         head = git.branch_head(path, branch.name)
+        carried = git.branch_picks(path, branch.base_sha, head)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
-            for pick in picks:
-                _merge_one(push, pick, tree, path)
+            if _resuming(push, picks, carried):
+                for pick in picks:
+                    _merge_one(push, pick, tree, path)
+            else:
+                _merge_fresh(push, picks, tree, path, head)
     if push.kind == PushKind.WEEKLY and repository.test_command:
         head = git.branch_head(path, branch.name)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
@@ -182,6 +186,145 @@ def _friday_careful(push: Push, picks: list[Pick]) -> list[Pick]:
             reason = f"Friday policy is careful: only low-risk picks go out ({risk.summary})."
             pick_roll(pick=pick, actor=None, reason=reason)
     return kept
+
+
+def _resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
+    """Whether an earlier run of this push got anywhere: a pick of it on the branch (every
+    pick Releasebot makes carries its `-x` trailer), recorded, or under test."""
+    if any(pick.sha in carried for pick in picks):
+        return True
+    done = (PickState.PICKED, PickState.CONFLICT, PickState.TESTS_FAILED)
+    return push.picks.filter(state__in=done).exists() or push.test_runs.exists()
+
+
+def _merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
+    """Merge the picks of a push no run has touched, with one git process per pick.
+
+    Exactly once without a search per pick: the branch is where this run found it and carries
+    none of these picks (`_resuming`), so a clean cherry-pick is a pick not yet there, and a
+    pick that comes out empty or conflicting gets the full search of `_merge_one`, which names
+    where it already is. As before, the branch moves by compare-and-swap after each pick and
+    the pick is recorded before the branch moves again; meanwhile git already cherry-picks the
+    next one in the worktree. A branch moved under the run hands the rest to `_merge_one`.
+    """
+    branch = push.branch
+    try:
+        parents = git.commit_parents(path, [pick.sha for pick in picks])
+    except git.GitError:  # a revision git does not know: each pick's own search says which
+        parents = {}
+    careful = False
+    started: git.PendingPick | None = None  # the next pick, already being cherry-picked
+    with git.branch_mover(path, branch.name) as move:
+        for n, pick in enumerate(picks):
+            if careful or _maybe_on_branch(pick, branch, parents):
+                head = _merge_careful(push, pick, tree, path)
+                continue
+            pending = started or git.worktree_pick_start(tree, pick.sha, parents[pick.sha])
+            started = None
+            result = pending.result()
+            if not result.applied:  # empty or conflicting: it may be there already
+                head = _merge_careful(push, pick, tree, path)
+                continue
+            if branch.repository.test_command:
+                run = _test(push, pick, tree)
+                if run.state != TestRunState.PASSED:
+                    tree.reset_hard(head)
+                    _tests_failed(push, pick, run)
+                    continue
+            move.send(result.sha, head)
+            following = picks[n + 1] if n + 1 < len(picks) else None
+            if following and not _maybe_on_branch(following, branch, parents):
+                started = git.worktree_pick_start(tree, following.sha, parents[following.sha])
+            try:
+                recorded = _moved(move) and _picked(pick, result.sha)
+            except BaseException:
+                if started:
+                    started.cancel()
+                raise
+            if not recorded:
+                # The branch moved under the run, or the pick left CONFIRMED under it: from
+                # here on the branch is asked before each pick.
+                careful = True
+                if started:
+                    started.cancel()
+                    started = None
+                head = _merge_careful(push, pick, tree, path)
+                continue
+            head = result.sha
+
+
+def _moved(move: git.BranchMover) -> bool:
+    """Whether the move sent went through; False when the branch was not where it was."""
+    try:
+        move.confirm()
+    except git.BranchMoved:
+        return False
+    return True
+
+
+def _merge_careful(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> str:
+    """One pick through `_merge_one`; returns where the branch is now, the worktree there."""
+    _merge_one(push, pick, tree, path)
+    head = git.branch_head(path, push.branch.name)
+    if head is None:
+        raise git.GitError(f"no such branch: {push.branch.name}")
+    return head
+
+
+def _maybe_on_branch(pick: Pick, branch: ReleaseBranch, parents: dict) -> bool:
+    """A pick the branch may hold without a trailer: a revision from before the cut (asked
+    for by sha when the index did not know it), or one git does not know as given."""
+    if pick.sha not in parents:
+        return True
+    position, base = pick.trunk_position, branch.base_position
+    return position is None or base is None or position <= base
+
+
+def _picked(pick: Pick, sha: str) -> bool:
+    """Record a pick the branch now carries: CONFIRMED -> PICKED with its commit and event,
+    what `pick_transition` writes, as one conditional update. False if the pick is no longer
+    confirmed (withdrawn under the run, say): then nothing is written."""
+    now = timezone.now()
+    reason = f"Cherry-picked as {sha[:10]}."
+    if connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
+        "server_side_binding"
+    ):
+        # One round trip rather than four (BEGIN, UPDATE, INSERT, COMMIT): on a busy machine
+        # each waits for the server to be scheduled. Two statements in one simple query run
+        # as one transaction; the insert finds the pick only if this update moved it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _PICKED_SQL,
+                [PickState.PICKED, sha, now, pick.pk, PickState.CONFIRMED,
+                 now, PickState.CONFIRMED, PickState.PICKED, reason,
+                 pick.pk, PickState.PICKED, sha, now],
+            )  # fmt: skip
+            cursor.nextset()
+            return bool(cursor.fetchall())
+    with transaction.atomic():
+        moved = Pick.objects.filter(pk=pick.pk, state=PickState.CONFIRMED).update(
+            state=PickState.PICKED, result_sha=sha, updated_at=now
+        )
+        if moved:
+            PickEvent.objects.create(
+                pick_id=pick.pk,
+                at=now,
+                from_state=PickState.CONFIRMED,
+                to_state=PickState.PICKED,
+                reason=reason,
+            )
+    return bool(moved)
+
+
+_PICKED_SQL = f"""
+UPDATE "{Pick._meta.db_table}" SET "state" = %s, "result_sha" = %s, "updated_at" = %s
+WHERE "id" = %s AND "state" = %s;
+INSERT INTO "{PickEvent._meta.db_table}" ("pick_id", "actor_id", "at", "from_state", "to_state",
+    "reason")
+SELECT "id", NULL, %s, %s, %s, %s FROM "{Pick._meta.db_table}"
+WHERE "id" = %s AND "state" = %s AND "result_sha" = %s AND "updated_at" = %s
+RETURNING "pick_id"
+""".strip()
 
 
 def _merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:

@@ -30,7 +30,7 @@ def test_an_engineer_requests_a_pick_and_confirms_it(page_as, live_server, rel, 
 
     page.goto(f"{live_server.url}/inbox/")
     assert "Are you online to support pick" in page.inner_text("main")
-    page.click("button:has-text(\"I'm here\")")
+    page.click('button:has-text("I\'m here")')
     page.wait_for_load_state()
     assert Pick.objects.get(pk=pick.pk).state == PickState.CONFIRMED
     page.goto(f"{live_server.url}{pick.get_absolute_url()}")
