@@ -1,0 +1,135 @@
+"""Confirmations to 300 requestors through Celery and the Slack notifier, against a local
+stand-in for Slack's Web API (tests/chat/slack_stub.py).
+
+A real worker process (concurrency 2) on the configured broker (Redis when REDIS_URL is set)
+delivers the notices; this process opens the push's confirmations with the product's
+`push_confirmations_open`, which writes a notice per requestor and queues each delivery after
+commit. Timed: from the call to the last `chat.postMessage` the stand-in received.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from bench.common import Row, median_p95
+
+BUDGET_S = 5.0
+
+
+def run(data, *, requestors: int | None = None, samples: int = 3) -> tuple[list[Row], dict]:
+    """Rows and figures; `requestors` defaults to the scale's push size (300 from 1x up)."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from bench.processes import celery_worker
+    from tests.chat.slack_stub import TOKEN, SlackStub
+
+    requestors = requestors or data.sizes.push_picks
+    stub = SlackStub()
+    times: list[float] = []
+    lock = threading.Lock()
+    answer = stub.answer
+
+    def answer_timed(method: str, body: dict, authorized: bool) -> dict:
+        if method == "chat.postMessage":
+            with lock:
+                times.append(time.perf_counter())
+        return answer(method, body, authorized)
+
+    stub.answer = answer_timed  # type: ignore[method-assign]
+    broker = "Redis" if settings.CELERY_BROKER_URL.startswith("redis") else "file broker"
+    slack = {"SLACK_BOT_TOKEN": TOKEN}
+    notifiers = ["releasebot.chat.notifier.SlackNotifier"]
+    totals, opens = [], []
+    with stub:
+        slack["SLACK_API_URL"] = stub.api_url
+        with (
+            celery_worker(concurrency=2, env=slack) as worker,
+            override_settings(**slack, RELEASEBOT_NOTIFIERS=notifiers),
+        ):
+            for n in range(samples):
+                push = _push(data, requestors, n)
+                with lock:
+                    times.clear()
+                total, opened = _measure(push, requestors, times, lock)
+                totals.append(total)
+                opens.append(opened)
+            memory = worker.memory()
+    total, _ = median_p95(totals)
+    opened, _ = median_p95(opens)
+    figures = {"total_s": total, "open_s": opened, "worker_mb": memory, "broker": broker}
+    row = Row(
+        name=f"confirmations to {requestors} requestors, `push_confirmations_open` to the last "
+        f"`chat.postMessage` (Celery on {broker}, worker concurrency 2)",
+        samples=samples,
+        median_ms=total * 1000,
+        p95_ms=max(totals) * 1000,
+        baseline="`push_confirmations_open` itself (notices written, deliveries queued)",
+        baseline_median_ms=opened * 1000,
+        budget=f"<= {BUDGET_S:g} s to the last message",
+        note="ok" if total <= BUDGET_S else "MISSED",
+    )
+    return [row], figures
+
+
+def _measure(push, requestors: int, times: list[float], lock) -> tuple[float, float]:
+    from pushes.services import push_confirmations_open
+
+    started = time.perf_counter()
+    push_confirmations_open(push_id=push.pk)
+    opened = time.perf_counter() - started
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with lock:
+            if len(times) >= requestors:
+                return max(times) - started, opened
+        time.sleep(0.01)
+    raise RuntimeError(f"only {len(times)} of {requestors} confirmations reached Slack")
+
+
+def _push(data, requestors: int, n: int):
+    """A push of `requestors` approved picks, each by another engineer (all linked to Slack)."""
+    from django.utils import timezone
+
+    from pushes.choices import BranchState, PickState, PushState
+    from pushes.models import Engineer, Pick, Push, ReleaseBranch, TrunkCommit
+
+    source = data.branch
+    branch = ReleaseBranch.objects.create(
+        repository=data.repository,
+        name=f"release/bench-confirm-{n}",
+        cut_at=source.cut_at,
+        base_sha=source.base_sha,
+        base_position=source.base_position,
+        state=BranchState.SHIPPED,
+    )
+    now = timezone.now()
+    push = Push.objects.create(
+        branch=branch,
+        day=now.date(),
+        number=1,
+        state=PushState.SCHEDULED,
+        scheduled_at=now + dt.timedelta(minutes=30),
+    )
+    commits = TrunkCommit.objects.filter(
+        repository=data.repository, position__gt=source.base_position
+    ).order_by("position")[:requestors]
+    people = Engineer.objects.filter(chat_id__isnull=False).order_by("pk")[:requestors]
+    Pick.objects.bulk_create(
+        Pick(
+            branch=branch,
+            push=push,
+            sha=commit.sha,
+            trunk_position=commit.position,
+            title=commit.title,
+            author_name=commit.author_name,
+            author_email=commit.author_email,
+            requestor=engineer,
+            reason="Bench",
+            state=PickState.APPROVED,
+        )
+        for commit, engineer in zip(commits, people, strict=True)
+    )
+    return push
