@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from pushes import selectors
 from pushes.choices import BranchState
 from pushes.models import Engineer, ReleaseBranch
 
@@ -71,7 +72,7 @@ class PickRequestForm(forms.Form):
         name = self.cleaned_data["backup"].strip().lstrip("@")
         if not name:
             return None
-        engineer = Engineer.objects.select_related("user").filter(user__username=name).first()
+        engineer = selectors.engineer_by_username(username=name)
         if engineer is None:
             raise forms.ValidationError(f"Nobody here is called {name!r}: check the username.")
         return engineer

@@ -11,9 +11,13 @@ from django.utils import timezone
 
 from karma.selectors import karma_stars, karma_stars_many
 from pushes.choices import PICK_OPEN_STATES, BranchState, PickState, PushKind, PushState
-from pushes.models import Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, TrunkCommit
 from pushes.risk import pick_risk
 from releasebot.errors import DomainError, NotFound
+
+
+def engineer_by_username(*, username: str) -> Engineer | None:
+    return Engineer.objects.select_related("user").filter(user__username=username).first()
 
 
 def branch_current(*, repository: Repository) -> ReleaseBranch | None:

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from karma.selectors import karma_stars, karma_stars_many
+from pushes import selectors
 from pushes.choices import (
     BranchState,
     FridayPolicy,
@@ -182,7 +183,7 @@ class PickRequestSerializer(StrictFieldsMixin, serializers.Serializer):
         return repository
 
     def validate_backup(self, value: str) -> Engineer:
-        engineer = Engineer.objects.select_related("user").filter(user__username=value).first()
+        engineer = selectors.engineer_by_username(username=value)
         if engineer is None:
             raise serializers.ValidationError(f"There is no engineer {value!r}.")
         return engineer

@@ -18,6 +18,8 @@ from karma.selectors import karma_stars
 from karma.services import karma_unlike
 from pushes.choices import PickState
 from pushes.models import Pick, Push, ReleaseBranch, Repository
+from tests.api import assert_error
+from tests.api import client_for as api
 from tests.conftest import make_engineer
 
 # The karma API is included by the project's urls; this module's urlconf includes it too, so
@@ -27,21 +29,6 @@ urlpatterns = [
     path("", include("releasebot.urls")),
 ]
 pytestmark = pytest.mark.urls(__name__)
-
-
-def api(engineer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=engineer.user)
-    return client
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    body = response.json()
-    assert response.status_code == status, body
-    assert body["error"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"error", "message", "details"}
-    return body
 
 
 def text(response) -> str:

@@ -15,23 +15,9 @@ from rest_framework.test import APIClient
 from pushes import models, services
 from pushes.choices import BranchState, PickState, PushState
 from pushes.models import Notification, Pick, PickEvent, Push, TrunkCommit
+from tests.api import assert_error, client_for
 from tests.conftest import make_engineer
 from tests.pushes.conftest import MONDAY
-
-
-def client_for(engineer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=engineer.user)
-    return client
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    body = response.json()
-    assert response.status_code == status, body
-    assert body["error"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"error", "message", "details"}
-    return body
 
 
 def request_pick(client: APIClient, **fields):
