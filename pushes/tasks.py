@@ -9,6 +9,7 @@ from celery import shared_task
 
 from pushes import reviews, services
 from pushes.models import Repository
+from pushes.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ def train_tick() -> None:
         push_rehearse.delay(push_id)
     for push_id in work.due:
         push_run.delay(push_id)
-    for notification_id in services.notifications_undelivered():
-        notification_deliver.delay(notification_id)  # lost while the broker was down
+    # Lost while the broker was down: queued again, in chunks.
+    notifications.notifications_queue(notification_ids=services.notifications_undelivered())
 
 
 @shared_task(ignore_result=True)
@@ -74,6 +75,13 @@ def pick_review_fetch(self, pick_id: int) -> None:
 def notification_deliver(notification_id: int) -> None:
     """Deliver one notice to chat; the notifier records the delivery, so a rerun skips it."""
     services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def notifications_deliver(notification_ids: list[int]) -> None:
+    """Deliver a chunk of notices to chat, each as `notification_deliver` would; a rerun skips
+    those delivered, and one that fails is left to the tick."""
+    notifications.notifications_deliver(notification_ids=notification_ids)
 
 
 @shared_task(ignore_result=True)

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 REDELIVER_AFTER = dt.timedelta(minutes=1)
 REDELIVER_WITHIN = dt.timedelta(minutes=15)
 REDELIVER_SCAN = 20_000  # newest notices looked at, by primary key: a bounded, indexed scan
+# Notices per delivery task when many are written at once (a push's confirmations): few enough
+# that every worker process gets a share and the first ones leave at once, many enough that a
+# task's start (a database connection, a Slack client) is paid once for the chunk.
+DELIVERY_CHUNK = 20
 
 
 def _queue_after_commit(queue: Callable[[], object], what: str) -> None:
@@ -59,6 +63,33 @@ def notify(
     return notification
 
 
+def notify_many(*, notices: list[Notification]) -> list[Notification]:
+    """Record many notices (unsaved rows) in one insert and, after commit, hand them to the
+    chat notifiers in chunks: the same rows and deliveries as `notify` on each in turn."""
+    now = timezone.now()
+    for notice in notices:
+        notice.created_at = now
+    created = Notification.objects.bulk_create(notices)
+    if settings.RELEASEBOT_NOTIFIERS and created:
+        ids = [notice.pk for notice in created]
+        transaction.on_commit(lambda: notifications_queue(notification_ids=ids))
+    return created
+
+
+def notifications_queue(*, notification_ids: list[int]) -> None:
+    """Queue chat delivery of these notices, a task per chunk. A broker that is down is logged
+    and the rest left: the change stands, and the tick queues them again."""
+    from pushes.tasks import notifications_deliver
+
+    for start in range(0, len(notification_ids), DELIVERY_CHUNK):
+        try:
+            notifications_deliver.delay(notification_ids[start : start + DELIVERY_CHUNK])
+        except Exception:
+            left = ", ".join(str(pk) for pk in notification_ids[start:])
+            log.exception("could not queue delivery of notices %s; the tick will retry", left)
+            return
+
+
 def notifications_undelivered(*, now: dt.datetime | None = None) -> list[int]:
     """Recent notices chat never got, oldest first: written while the broker was down, their
     delivery task was never queued (or was lost with the broker's memory)."""
@@ -78,17 +109,39 @@ def notifications_undelivered(*, now: dt.datetime | None = None) -> list[int]:
     )
 
 
+def _to_deliver():
+    # Everything the notifiers' messages show, in the one query.
+    return Notification.objects.select_related(
+        "engineer__user", "pick__branch", "push__branch__repository"
+    )
+
+
 def notification_deliver(*, notification_id: int) -> None:
     """Send one notice through every configured notifier; each records that it delivered."""
-    notification = (
-        Notification.objects.select_related("engineer__user", "pick__branch", "push__branch")
-        .filter(pk=notification_id)
-        .first()
-    )
+    notification = _to_deliver().filter(pk=notification_id).first()
     if notification is None or notification.delivered_at:
         return  # gone, or delivered by an earlier run of this task
     for path in settings.RELEASEBOT_NOTIFIERS:
         import_string(path)().deliver(notification)
+
+
+def notifications_deliver(*, notification_ids: list[int]) -> None:
+    """Send each notice through every configured notifier, as `notification_deliver` would.
+
+    A notice that fails is logged and left undelivered, for the tick to queue again on its
+    own; the others go on. Each is checked just before it is sent, so a notice another task
+    delivered meanwhile is not sent twice.
+    """
+    notices = _to_deliver().filter(pk__in=notification_ids, delivered_at__isnull=True)
+    notifiers = [import_string(path)() for path in settings.RELEASEBOT_NOTIFIERS]
+    for notification in notices.order_by("pk"):
+        if Notification.objects.filter(pk=notification.pk, delivered_at__isnull=False).exists():
+            continue  # delivered by another run since the chunk was read
+        try:
+            for notifier in notifiers:
+                notifier.deliver(notification)
+        except Exception:
+            log.exception("notice %s not delivered; the tick will retry", notification.pk)
 
 
 def announce(*, push: Push, text: str) -> None:

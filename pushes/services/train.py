@@ -19,8 +19,8 @@ from pushes.choices import (
     PushKind,
     PushState,
 )
-from pushes.models import Engineer, FreezeWindow, Pick, Push
-from pushes.services.notifications import notify
+from pushes.models import Engineer, FreezeWindow, Notification, Pick, PickEvent, Push
+from pushes.services.notifications import notify, notify_many
 from pushes.services.picks import pick_transition, push_next
 
 log = logging.getLogger(__name__)
@@ -33,23 +33,82 @@ def _when(push: Push) -> str:
     return f"{local:%a %d %b %H:%M %Z}"
 
 
+def _confirmation_text(pick: Pick, push: Push, when: str) -> str:
+    return (
+        f"Are you online to support pick #{pick.pk} ({pick.short_sha} {pick.title}) in "
+        f"push {push.label} of {pick.branch.name} at {when}? Confirm, "
+        "or it rolls to the next push."
+    )
+
+
 def pick_ask_confirmation(*, pick: Pick) -> Pick:
     """Ask the requestor to confirm they are online for the pick's push."""
     with transaction.atomic():
         if pick.state != PickState.AWAITING_CONFIRMATION:
             pick = pick_transition(pick_id=pick.pk, to=PickState.AWAITING_CONFIRMATION, actor=None)
+        push = pick.push
+        assert push is not None, "a pick is asked to confirm for its push"
         notify(
             engineer=pick.requestor,
             kind=NotificationKind.CONFIRM,
-            text=(
-                f"Are you online to support pick #{pick.pk} ({pick.short_sha} {pick.title}) in "
-                f"push {pick.push.label} of {pick.branch.name} at {_when(pick.push)}? Confirm, "
-                "or it rolls to the next push."
-            ),
+            text=_confirmation_text(pick, push, _when(push)),
             pick=pick,
-            push=pick.push,
+            push=push,
         )
     return pick
+
+
+def _picks_ask_confirmation(push: Push) -> None:
+    """Ask every requestor waiting in `push` at once, inside the caller's transaction.
+
+    The same moves, events and notices as `pick_ask_confirmation` on each pick in turn (a
+    deferred pick is approved again first), written as one locking read, one conditional
+    update, and one insert each of events and notices.
+    """
+    picks = list(
+        push.picks.filter(state__in=WAITING)
+        # of=("self",): only the picks' rows are locked, as pick_transition locks them.
+        .select_for_update(of=("self",))
+        .select_related("requestor__user", "branch")
+        .order_by("-created_at", "-pk")
+    )
+    if not picks:
+        return
+    now = timezone.now()
+    moves = {
+        PickState.APPROVED: [(PickState.APPROVED, PickState.AWAITING_CONFIRMATION)],
+        PickState.DEFERRED: [
+            (PickState.DEFERRED, PickState.APPROVED),
+            (PickState.APPROVED, PickState.AWAITING_CONFIRMATION),
+        ],
+        PickState.AWAITING_CONFIRMATION: [],
+    }
+    moving = [pick.pk for pick in picks if moves[pick.state]]
+    if moving:
+        # The rows are locked, so the condition holds for each; it guards the move all the same.
+        moved = Pick.objects.filter(
+            pk__in=moving, state__in=(PickState.APPROVED, PickState.DEFERRED)
+        ).update(state=PickState.AWAITING_CONFIRMATION, updated_at=now)
+        if moved != len(moving):
+            raise RuntimeError(f"push {push.pk}: {moved} of {len(moving)} locked picks moved")
+    PickEvent.objects.bulk_create(
+        PickEvent(pick=pick, actor=None, at=now, from_state=old, to_state=new)
+        for pick in picks
+        for old, new in moves[pick.state]
+    )
+    when = _when(push)
+    notify_many(
+        notices=[
+            Notification(
+                engineer=pick.requestor,
+                kind=NotificationKind.CONFIRM,
+                text=_confirmation_text(pick, push, when),
+                pick=pick,
+                push=push,
+            )
+            for pick in picks
+        ]
+    )
 
 
 def pick_roll(*, pick: Pick, actor: Engineer | None, reason: str) -> Pick:
@@ -129,12 +188,7 @@ def push_confirmations_open(*, push_id: int) -> Push | None:
         if skip:
             push_skip(push, skip)
             return push
-        picks = push.picks.filter(state__in=WAITING).select_related("requestor__user", "branch")
-        for pick in picks:
-            if pick.state == PickState.DEFERRED:
-                pick = pick_transition(pick_id=pick.pk, to=PickState.APPROVED, actor=None)
-            pick.push = push
-            pick_ask_confirmation(pick=pick)
+        _picks_ask_confirmation(push)
     return push
 
 
@@ -158,16 +212,21 @@ def push_remind(*, push_id: int) -> int:
         waiting = push.picks.filter(state=PickState.AWAITING_CONFIRMATION).select_related(
             "requestor__user"
         )
-        for pick in waiting:
-            notify(
-                engineer=pick.requestor,
-                kind=NotificationKind.REMINDER,
-                text=f"Reminder: push {push.label} goes out at {_when(push)}. Confirm pick "
-                f"#{pick.pk} ({pick.short_sha} {pick.title}) or it rolls to the next push.",
-                pick=pick,
-                push=push,
-            )
-        return len(waiting)
+        when = _when(push)
+        notices = notify_many(
+            notices=[
+                Notification(
+                    engineer=pick.requestor,
+                    kind=NotificationKind.REMINDER,
+                    text=f"Reminder: push {push.label} goes out at {when}. Confirm pick "
+                    f"#{pick.pk} ({pick.short_sha} {pick.title}) or it rolls to the next push.",
+                    pick=pick,
+                    push=push,
+                )
+                for pick in waiting
+            ]
+        )
+        return len(notices)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
-from pushes import services
+from pushes import services, tasks
 from pushes.choices import NotificationKind, PickState, PushState
 from pushes.models import Engineer, Notification
+from pushes.services import notifications
 from releasebot.chat.commands import run_command
 from releasebot.chat.notifier import SlackNotifier
 from tests.conftest import make_engineer
@@ -64,6 +66,73 @@ def test_slack_refusing_a_message_leaves_it_undelivered_without_an_error(slack, 
     assert stub.methods() == ["conversations.open", "chat.postMessage"]
     notice.refresh_from_db()
     assert notice.delivered_at is None
+
+
+def test_a_push_s_confirmations_go_out_in_chunks_each_message_once(
+    slack, stub, alice, bob, rel, branch, landed, monday, monkeypatch
+):
+    monkeypatch.setattr(notifications, "DELIVERY_CHUNK", 2)
+    chunks = []
+    queue = tasks.notifications_deliver.delay
+    monkeypatch.setattr(
+        tasks.notifications_deliver, "delay", lambda ids: chunks.append(ids) or queue(ids)
+    )
+    for who, name in ((alice, "fix"), (bob, "feature"), (rel, "second")):
+        pick = services.pick_request(requestor=who, rev=landed[name], reason="Needed").pick
+        services.pick_approve(pick_id=pick.pk, actor=rel)
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
+    stub.take()
+    services.train_advance()
+    asks = Notification.objects.filter(kind=NotificationKind.CONFIRM).order_by("pk")
+    assert chunks == [list(asks.values_list("pk", flat=True))[:2], [asks.last().pk]]
+    calls = stub.take()
+    posted = [c for c in calls if c.method == "chat.postMessage"]
+    assert sorted(c.body["channel"] for c in posted) == ["DALICE", "DBOB", "DREL"]
+    assert all(len(c.buttons) == 2 for c in posted)
+    sent = {(c.answer["channel"], c.answer["ts"]) for c in posted}
+    assert set(asks.values_list("chat_channel", "chat_ts")) == sent
+    assert not asks.filter(delivered_at__isnull=True).exists()
+    # At-least-once delivery: the chunks delivered again send nothing.
+    for chunk in chunks:
+        services.notification_deliver(notification_id=chunk[0])
+        notifications.notifications_deliver(notification_ids=chunk)
+    assert stub.calls == []
+
+
+def test_a_notice_failing_in_a_chunk_is_left_to_the_tick_and_the_rest_go_out(
+    slack, stub, alice, bob, rel, caplog
+):
+    answer = stub.answer
+
+    def unreachable_for_bob(method: str, body: dict, authorized: bool) -> dict:
+        if method == "conversations.open" and body.get("users") == "UBOB":
+            raise ConnectionResetError("the connection drops")  # no answer at all
+        return answer(method, body, authorized)
+
+    stub.answer = unreachable_for_bob
+    told = notifications.notify_many(
+        notices=[
+            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
+            for who in (alice, bob, rel)
+        ]
+    )
+    by_name = {str(n.engineer): n.pk for n in told}
+    posted = [c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"]
+    assert posted == ["DALICE", "DREL"]
+    undelivered = Notification.objects.filter(delivered_at__isnull=True)
+    assert list(undelivered.values_list("pk", flat=True)) == [by_name["bob"]]
+    assert f"notice {by_name['bob']} not delivered; the tick will retry" in caplog.text
+
+    # The tick, a minute later, queues bob's notice again; Slack answers this time.
+    stub.answer = answer
+    later = timezone.now() + dt.timedelta(minutes=2)
+    assert services.notifications_undelivered(now=later) == [by_name["bob"]]
+    notifications.notifications_queue(notification_ids=[by_name["bob"]])
+    assert [seen(c) for c in stub.take()] == [
+        ("conversations.open", "UBOB"),
+        ("chat.postMessage", "DBOB", "For bob"),
+    ]
+    assert not undelivered.exists()
 
 
 def test_without_slack_configured_the_notifier_sends_nothing(settings, slack, stub, alice):

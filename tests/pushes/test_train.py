@@ -8,9 +8,10 @@ import zoneinfo
 import time_machine
 
 from pushes import git, services
-from pushes.choices import BranchState, PushKind
-from pushes.models import Push, ReleaseBranch, TrunkCommit
+from pushes.choices import BranchState, NotificationKind, PickState, PushKind, PushState
+from pushes.models import Notification, Pick, PickEvent, Push, ReleaseBranch, TrunkCommit
 from pushes.tasks import train_tick
+from tests.conftest import make_engineer
 from tests.repos import git as run_git
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -144,3 +145,68 @@ def test_the_next_cut_expires_picks_left_open_on_the_closed_branch(repository, r
     assert pick.state == "expired"
     assert "release/2026-11-29 was cut from trunk" in pick.events.last().reason
     assert Notification.objects.filter(engineer=alice, kind="expired").exists()
+
+
+def test_opening_confirmations_asks_each_waiting_requestor_once_and_records_each_move(
+    remote, repository, rel, alice, bob, branch, landed, monday
+):
+    dave = make_engineer("dave")
+    other = remote.commit({"src/other.py": "OTHER = 1\n"}, "Other fix", author="rel")
+    services.trunk_sync(repository=repository)
+    picks = {}
+    for name, who, sha in [
+        ("approved", alice, landed["fix"]),
+        ("deferred", bob, landed["feature"]),
+        ("asked", rel, landed["second"]),
+        ("confirmed", dave, other),
+    ]:
+        pick = services.pick_request(requestor=who, rev=sha, reason="Needed").pick
+        picks[name] = services.pick_approve(pick_id=pick.pk, actor=rel)
+    push = picks["approved"].push
+    assert {p.push_id for p in picks.values()} == {push.pk}
+    # A pick rolled into this push, one asked already (a skipped push moved it), one confirmed.
+    for name, state in [
+        ("deferred", PickState.DEFERRED),
+        ("asked", PickState.AWAITING_CONFIRMATION),
+        ("confirmed", PickState.CONFIRMED),
+    ]:
+        Pick.objects.filter(pk=picks[name].pk).update(state=state)
+    before = PickEvent.objects.order_by("pk").last().pk
+
+    monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
+    assert services.push_confirmations_open(push_id=push.pk).state == PushState.CONFIRMING
+
+    states = dict(Pick.objects.filter(push=push).values_list("pk", "state"))
+    assert states == {
+        picks["approved"].pk: PickState.AWAITING_CONFIRMATION,
+        picks["deferred"].pk: PickState.AWAITING_CONFIRMATION,
+        picks["asked"].pk: PickState.AWAITING_CONFIRMATION,
+        picks["confirmed"].pk: PickState.CONFIRMED,
+    }
+    # The events pick_transition writes for each move: the bot's, no reason, in order.
+    events = PickEvent.objects.filter(pk__gt=before).order_by("at", "pk")
+    moves = [(e.pick_id, e.from_state, e.to_state, e.actor_id, e.reason) for e in events]
+    assert sorted(moves) == sorted(
+        [
+            (picks["approved"].pk, "approved", "awaiting-confirmation", None, ""),
+            (picks["deferred"].pk, "deferred", "approved", None, ""),
+            (picks["deferred"].pk, "approved", "awaiting-confirmation", None, ""),
+        ]
+    )
+    deferred = [m[1:3] for m in moves if m[0] == picks["deferred"].pk]
+    assert deferred == [("deferred", "approved"), ("approved", "awaiting-confirmation")]
+    asks = Notification.objects.filter(kind=NotificationKind.CONFIRM, push=push)
+    assert sorted(asks.values_list("pick_id", "engineer_id")) == sorted(
+        [(picks[n].pk, picks[n].requestor_id) for n in ("approved", "deferred", "asked")]
+    )
+    fix = picks["approved"]
+    assert asks.get(pick=fix).text == (
+        f"Are you online to support pick #{fix.pk} ({fix.short_sha} Fix module 1) in push "
+        "2026-11-24.1 of release/2026-11-22 at Tue 24 Nov 11:00 PST? Confirm, or it rolls to "
+        "the next push."
+    )
+
+    # Run again (a tick delivered twice): nothing more is asked or recorded.
+    services.push_confirmations_open(push_id=push.pk)
+    assert PickEvent.objects.filter(pk__gt=before).count() == 3
+    assert asks.count() == 3

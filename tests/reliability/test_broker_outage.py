@@ -105,7 +105,8 @@ def test_redis_crashing_while_confirmations_open_asks_each_requestor_exactly_onc
     delivered = lambda: deliveries.read_text().split() if deliveries.exists() else []  # noqa: E731
     env = {"DJANGO_SETTINGS_MODULE": "tests.reliability.worker_settings"}  # a recording notifier
     with redis_server(tmp_path) as server, worker(broker_url=server.url, env=env) as process:
-        # Hold the worker inside the confirmations transaction: the pick it asks last is locked.
+        # Hold the worker inside the confirmations transaction: one of the picks it asks is
+        # locked, so it waits to lock them, the push already claimed.
         blocker = psycopg.connect(database_url())
         watcher = psycopg.connect(database_url(), autocommit=True)
         blocker.execute("SELECT 1 FROM pushes_pick WHERE id = %s FOR UPDATE", [train.picks[0]])
@@ -116,13 +117,16 @@ def test_redis_crashing_while_confirmations_open_asks_each_requestor_exactly_onc
         )
         wait_for(lambda: watcher.execute(sql).fetchone()[0], what="the confirmations")
         watcher.close()
-        server.crash()  # Redis dies half-way: two requests asked, the third about to be
+        server.crash()  # Redis dies half-way: the push claimed, the requests about to be made
         blocker.close()  # the transaction goes on and commits with the broker gone
+        # The three notices are queued in one chunk after the commit: one failure names them.
         wait_for(
-            lambda: process.log.count("could not queue delivery of notice") == 3,
+            lambda: "could not queue delivery of notices" in process.log,
             what=f"the worker to find the broker gone; log:\n{process.log}",
         )
         assert confirms.count() == 3 and not delivered()  # in the inbox, not in chat
+        ids = ", ".join(str(pk) for pk in confirms.order_by("pk").values_list("pk", flat=True))
+        assert f"could not queue delivery of notices {ids};" in process.log
 
         server.start()  # empty, as after a crash without persistence: the tick is gone too
         wait_for(

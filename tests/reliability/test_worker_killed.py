@@ -104,12 +104,12 @@ def test_a_push_killed_at_each_phase_resumes_and_git_agrees_with_the_database(tr
 @contextmanager
 def confirmations_stalled(train: Train) -> Iterator[Callable[[], bool]]:
     """Yield a probe that is true while a worker is inside the transaction that opens the push's
-    confirmations, with some asked already and more to go.
+    confirmations, the push claimed and its requestors not yet all asked.
 
-    PostgreSQL: the test locks the pick the worker asks last, so the worker waits there, the
-    others asked in its open transaction. SQLite locks the whole file, so the probe is "some
-    other connection holds the write lock" (the only writer here is that transaction, long
-    enough with 20 picks to be caught in it).
+    PostgreSQL: the test locks one of the push's picks, so the worker waits there to lock the
+    picks it asks, the push claimed in its open transaction. SQLite locks the whole file, so
+    the probe is "some other connection holds the write lock" (the only writer here is that
+    transaction: about 30 ms with 100 picks, written in bulk, long enough to be caught in it).
     """
     if connection.vendor == "postgresql":
         import psycopg
@@ -150,7 +150,7 @@ def confirmations_stalled(train: Train) -> Iterator[Callable[[], bool]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_while_it_opens_confirmations_asks_nobody_twice(train_of, alice, bob):
-    picks = 3 if connection.vendor == "postgresql" else 20
+    picks = 3 if connection.vendor == "postgresql" else 100
     train = train_of(
         picks=picks, state=PickState.APPROVED, push_state=PushState.SCHEDULED,
         scheduled_in=dt.timedelta(minutes=20), tests=False,
