@@ -886,24 +886,34 @@ def commit_parents(path: Path, shas: Sequence[str]) -> dict[str, tuple[str, ...]
     return parents
 
 
-def worktree_pick(tree: Worktree, sha: str, parents: Sequence[str]) -> PickResult:
-    """``Worktree.cherry_pick`` in one git process, for a caller that knows the commit's full
-    sha and its parents (``commit_parents``)."""
-    return worktree_pick_start(tree, sha, parents).result()
+@dataclass(frozen=True)
+class PicksResult:
+    """What ``worktree_picks_start`` made: a commit for each of the first picks, in order,
+    and whether git stopped before the end (a conflict, an empty pick or an error, on the
+    pick after the last commit). A stopped sequence is undone in the worktree; its commits
+    stay in the repository."""
+
+    commits: tuple[str, ...]
+    stopped: bool
+    stderr: str = ""
 
 
-def worktree_pick_start(tree: Worktree, sha: str, parents: Sequence[str]) -> PendingPick:
-    """Start ``worktree_pick`` and return at once, so the caller can do other work (write to
-    its database) while git picks; ``result()`` waits for it."""
-    target = _sha(sha)
-    if not _FULL_SHA.fullmatch(target):
-        raise InvalidName(f"not a full commit sha: {sha!r}")
-    mainline = ["-m", "1"] if len(parents) > 1 else []
+def worktree_picks_start(
+    tree: Worktree, shas: Sequence[str], *, start: str, merges: bool = False
+) -> PendingPicks:
+    """``git cherry-pick -x`` of several commits, in the order given, in one git process, on
+    the worktree's HEAD (which is ``start``). Returns at once, so the caller can do other work
+    (move the branch, write to its database) while git picks; ``result()`` waits for it.
+    ``merges``: some of them are merges, picked as their diff against the first parent."""
+    targets = [_sha(sha) for sha in shas]
+    if not targets or not all(_FULL_SHA.fullmatch(t) for t in [*targets, _sha(start)]):
+        raise InvalidName(f"not full commit shas: {list(shas)!r}, {start!r}")
+    mainline = ["-m", "1"] if merges else []
     # English messages, as GitPython asks for: an empty pick is told by git's words.
     env = {**os.environ, **GIT_ENV, "LANGUAGE": "C", "LC_ALL": "C"}
     try:
         process = subprocess.Popen(
-            _argv(["cherry-pick", "-x", *mainline, target]),
+            _argv(["cherry-pick", "-x", *mainline, "--end-of-options", *targets]),
             cwd=tree.path,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -912,43 +922,48 @@ def worktree_pick_start(tree: Worktree, sha: str, parents: Sequence[str]) -> Pen
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
-    return PendingPick(tree, target, process)
+    return PendingPicks(tree, tuple(targets), _sha(start), process)
 
 
-class PendingPick:
-    """A ``git cherry-pick -x`` running in a worktree (``worktree_pick_start``)."""
+class PendingPicks:
+    """A ``git cherry-pick -x`` of one or more commits running in a worktree."""
 
-    def __init__(self, tree: Worktree, sha: str, process: subprocess.Popen[bytes]) -> None:
-        self.tree, self.sha, self.process = tree, sha, process
+    def __init__(
+        self, tree: Worktree, shas: tuple[str, ...], start: str, process: subprocess.Popen[bytes]
+    ) -> None:
+        self.tree, self.shas, self.start, self.process = tree, shas, start, process
 
-    def result(self) -> PickResult:
-        """Wait for git; like ``Worktree.cherry_pick``, a conflict or an empty pick is undone,
-        and the new HEAD is read from the worktree's HEAD file rather than asked of git."""
+    def result(self) -> PicksResult:
+        """Wait for git; the commits it made, and whether it stopped (then undone)."""
         try:
-            out, err = self.process.communicate(timeout=LOCAL_TIMEOUT)
+            _, err = self.process.communicate(timeout=LOCAL_TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.cancel()
-            raise GitError(f"git cherry-pick {self.sha} timed out") from None
-        if self.process.returncode == 0:
-            return PickResult(applied=True, sha=_worktree_head(self.tree.path))
-        stderr, stdout = err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
-        git = Git(str(self.tree.path))
-        if _EMPTY_PICK in stderr or _EMPTY_PICK in stdout:
-            _exec(git, ["cherry-pick", "--abort"], ok=None)
-            return PickResult(applied=False, sha=None, already_applied=True)
-        unmerged = ["diff", "--name-only", "-z", "--diff-filter=U"]
-        conflicts = tuple(f for f in _exec(git, unmerged).text.split("\0") if f)
-        _exec(git, ["cherry-pick", "--abort"], ok=None)
-        if conflicts:
-            return PickResult(applied=False, sha=None, conflict_files=conflicts)
-        status = self.process.returncode
-        raise GitError("git cherry-pick failed", status=status, stderr=stderr)
+            self.process.kill()
+            self.process.communicate()
+            self._undo()
+            raise GitError(f"git cherry-pick of {len(self.shas)} commits timed out") from None
+        stopped = self.process.returncode != 0
+        if not stopped and len(self.shas) == 1:
+            commits: tuple[str, ...] = (_worktree_head(self.tree.path),)
+        else:
+            git = Git(str(self.tree.path))
+            span = ["rev-list", "--reverse", "--end-of-options", f"{self.start}..HEAD"]
+            commits = tuple(_exec(git, span).text.split())
+        if stopped:
+            self._undo()
+        return PicksResult(commits, stopped, err.decode("utf-8", "replace"))
 
     def cancel(self) -> None:
-        """Let git finish and undo a conflicted or empty pick, for a caller that gives the
-        pick up (killing git could leave the worktree locked)."""
+        """Let git finish, then undo whatever it did in the worktree (the caller gives these
+        picks up; killing git could leave the worktree locked)."""
         with suppress(GitError):
             self.result()
+        self._undo()
+
+    def _undo(self) -> None:
+        git = Git(str(self.tree.path))
+        _exec(git, ["cherry-pick", "--abort"], ok=None)  # nothing to abort: a no-op
+        _exec(git, ["reset", "--hard", "--quiet", self.start], ok=None)
 
 
 def _worktree_head(checkout: Path) -> str:

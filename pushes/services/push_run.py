@@ -40,6 +40,7 @@ from pushes.services.notifications import announce, notify
 from pushes.services.picks import karma_suggest, pick_transition, push_next
 from pushes.services.repositories import clone_path, scratch_dir
 from pushes.services.train import WAITING, pick_roll, push_skip, push_skip_reason
+from pushes.statuscache import status_changed
 from releasebot.errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -197,60 +198,88 @@ def _resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
     return push.picks.filter(state__in=done).exists() or push.test_runs.exists()
 
 
+CHUNK = 20  # picks one git process applies in turn, when no tests run between them
+
+
 def _merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
-    """Merge the picks of a push no run has touched, with one git process per pick.
+    """Merge the picks of a push no run has touched, in few git processes.
 
     Exactly once without a search per pick: the branch is where this run found it and carries
     none of these picks (`_resuming`), so a clean cherry-pick is a pick not yet there, and a
     pick that comes out empty or conflicting gets the full search of `_merge_one`, which names
-    where it already is. As before, the branch moves by compare-and-swap after each pick and
-    the pick is recorded before the branch moves again; meanwhile git already cherry-picks the
-    next one in the worktree. A branch moved under the run hands the rest to `_merge_one`.
+    where it already is. git cherry-picks a chunk of picks at a time in the worktree (one pick
+    when tests run after each); then, as before, the branch moves by compare-and-swap to each
+    pick's commit in turn and each pick is recorded before the branch moves again, while git
+    already picks the next chunk. A branch moved under the run hands the rest to `_merge_one`.
     """
     branch = push.branch
+    testing = bool(branch.repository.test_command)
     try:
         parents = git.commit_parents(path, [pick.sha for pick in picks])
     except git.GitError:  # a revision git does not know: each pick's own search says which
         parents = {}
-    careful = False
-    started: git.PendingPick | None = None  # the next pick, already being cherry-picked
-    with git.branch_mover(path, branch.name) as move:
-        for n, pick in enumerate(picks):
-            if careful or _maybe_on_branch(pick, branch, parents):
-                head = _merge_careful(push, pick, tree, path)
-                continue
-            pending = started or git.worktree_pick_start(tree, pick.sha, parents[pick.sha])
-            started = None
-            result = pending.result()
-            if not result.applied:  # empty or conflicting: it may be there already
-                head = _merge_careful(push, pick, tree, path)
-                continue
-            if branch.repository.test_command:
-                run = _test(push, pick, tree)
-                if run.state != TestRunState.PASSED:
-                    tree.reset_hard(head)
-                    _tests_failed(push, pick, run)
-                    continue
-            move.send(result.sha, head)
-            following = picks[n + 1] if n + 1 < len(picks) else None
-            if following and not _maybe_on_branch(following, branch, parents):
-                started = git.worktree_pick_start(tree, following.sha, parents[following.sha])
-            try:
-                recorded = _moved(move) and _picked(pick, result.sha)
-            except BaseException:
-                if started:
-                    started.cancel()
-                raise
-            if not recorded:
-                # The branch moved under the run, or the pick left CONFIRMED under it: from
-                # here on the branch is asked before each pick.
-                careful = True
-                if started:
-                    started.cancel()
-                    started = None
-                head = _merge_careful(push, pick, tree, path)
-                continue
-            head = result.sha
+    queue, size = list(picks), 1 if testing else CHUNK
+    tip = head  # the worktree's HEAD, where the next chunk starts
+    running: tuple[list[Pick], git.PendingPicks] | None = None
+    try:
+        with git.branch_mover(path, branch.name) as move:
+            while queue or running:
+                if running is None:
+                    if _maybe_on_branch(queue[0], branch, parents):
+                        head = tip = _merge_careful(push, queue.pop(0), tree, path)
+                        continue
+                    running = _start(tree, queue, branch, parents, tip, size)
+                chunk, pending = running
+                running = None
+                done = pending.result()
+                applied = list(zip(chunk, done.commits, strict=False))
+                failed = chunk[len(applied) :] if done.stopped else []
+                if testing and applied:
+                    test = _test(push, applied[0][0], tree)
+                    if test.state != TestRunState.PASSED:
+                        tree.reset_hard(head)
+                        _tests_failed(push, applied[0][0], test)
+                        continue
+                tip = applied[-1][1] if applied and not failed else tip
+                if queue and not failed and not _maybe_on_branch(queue[0], branch, parents):
+                    running = _start(tree, queue, branch, parents, tip, size)  # git goes on
+                for n, (pick, commit) in enumerate(applied):
+                    move.send(commit, head)
+                    if not (_moved(move) and _picked(pick, commit)):
+                        # The branch moved under the run, or the pick left CONFIRMED under
+                        # it: from here on the branch is asked before each pick.
+                        rest = [p for p, _ in applied[n:]] + failed + (running or ([], 0))[0]
+                        if running:
+                            running[1].cancel()
+                            running = None
+                        for later in rest + queue:
+                            _merge_careful(push, later, tree, path)
+                        return
+                    head = commit
+                if failed:  # empty or conflicting: it may be on the branch already
+                    head = tip = _merge_careful(push, failed[0], tree, path)
+                    queue[:0] = failed[1:]
+    finally:
+        if running:
+            running[1].cancel()
+
+
+def _start(
+    tree: git.Worktree,
+    queue: list[Pick],
+    branch: ReleaseBranch,
+    parents: dict,
+    tip: str,
+    size: int,
+) -> tuple[list[Pick], git.PendingPicks]:
+    """Take up to `size` picks off the queue (as far as none may be on the branch already)
+    and start git on them in the worktree."""
+    chunk = [queue.pop(0)]
+    while queue and len(chunk) < size and not _maybe_on_branch(queue[0], branch, parents):
+        chunk.append(queue.pop(0))
+    merges = any(len(parents[pick.sha]) > 1 for pick in chunk)
+    shas = [pick.sha for pick in chunk]
+    return chunk, git.worktree_picks_start(tree, shas, start=tip, merges=merges)
 
 
 def _moved(move: git.BranchMover) -> bool:
@@ -300,7 +329,10 @@ def _picked(pick: Pick, sha: str) -> bool:
                  pick.pk, PickState.PICKED, sha, now],
             )  # fmt: skip
             cursor.nextset()
-            return bool(cursor.fetchall())
+            recorded = bool(cursor.fetchall())
+        if recorded:
+            status_changed()  # raw SQL: no queryset tells the status cache
+        return recorded
     with transaction.atomic():
         moved = Pick.objects.filter(pk=pick.pk, state=PickState.CONFIRMED).update(
             state=PickState.PICKED, result_sha=sha, updated_at=now

@@ -12,7 +12,7 @@ from pushes import services
 from pushes.choices import FridayPolicy, PickState, PushState, TestRunState
 from pushes.models import FreezeWindow, Notification, Pick, Push
 from tests.pushes.conftest import LA
-from tests.repos import git
+from tests.repos import branch_log, git
 
 FRIDAY_11 = dt.datetime(2026, 11, 27, 11, 0, tzinfo=LA)
 
@@ -161,3 +161,56 @@ def test_a_rehearsal_warns_a_requestor_whose_pick_no_longer_applies(confirmed, r
     assert Pick.objects.get(pk=small).predicted_conflicts == ["src/module1.py"]
     # Rehearsing again does not warn twice.
     assert services.push_rehearse(push_id=push.pk) == []
+
+
+def test_more_picks_than_one_git_process_takes_merge_once_each_in_trunk_order(
+    repository, remote, branch, alice
+):
+    """No test command: git cherry-picks push_run.CHUNK picks a process. Among 25 picks, one
+    conflicts, one brings a change the branch already has and one is a merge; git ends with
+    exactly the clean picks in trunk order, each once with its trailer."""
+    from pushes.services.push_run import CHUNK
+
+    picked, names = [], {}
+    for i in range(25):
+        if i == 2:
+            names["first"] = remote.commit({"src/dup.py": "SAME = 1\n"}, "Add dup")
+        elif i == 5:
+            remote.commit({"src/module1.py": "VALUE = 2\n"}, "Unpicked change")
+            names["conflict"] = remote.commit({"src/module1.py": "VALUE = 3\n"}, "Conflicts")
+        elif i == 12:
+            remote.commit({"src/dup.py": None}, "Unpicked removal")
+            names["again"] = remote.commit({"src/dup.py": "SAME = 1\n"}, "Add dup again")
+        elif i == 18:
+            names["merge"] = remote.merge({"src/merged.py": "M = 1\n"}, "Merged feature")
+        else:
+            names[f"file {i}"] = remote.commit({f"src/f{i}.py": f"N = {i}\n"}, f"File {i}")
+        picked.append(remote.tip)
+    assert len(picked) > CHUNK
+    services.trunk_sync(repository=repository)
+    push = branch.pushes.filter(kind="daily").order_by("scheduled_at").first()
+    ids = {}
+    for sha in picked:
+        pick = services.pick_request(requestor=alice, rev=sha, reason="Needed").pick
+        Pick.objects.filter(pk=pick.pk).update(state=PickState.CONFIRMED, push=push)
+        ids[sha] = pick.pk
+
+    assert services.push_run(push_id=push.pk).state == PushState.DONE
+
+    states = {sha: Pick.objects.get(pk=pk).state for sha, pk in ids.items()}
+    assert states.pop(names["conflict"]) == PickState.CONFLICT
+    assert set(states.values()) == {PickState.SHIPPED}
+    carried = [sha for sha in picked if sha not in (names["conflict"], names["again"])]
+    trailers = [
+        line.removeprefix("(cherry picked from commit ").removesuffix(")")
+        for message in reversed(branch_log(remote.bare, branch.name, branch.base_sha))
+        for line in message.splitlines()
+        if line.startswith("(cherry picked from commit ")
+    ]
+    assert trailers == carried
+    assert remote.read(branch.name, "src/merged.py") == "M = 1\n"
+    assert remote.read(branch.name, "src/dup.py") == "SAME = 1\n"
+    again = Pick.objects.get(pk=ids[names["again"]])
+    first = Pick.objects.get(pk=ids[names["first"]])
+    where = again.events.get(to_state="picked").reason
+    assert where == f"Found on the branch as {first.result_sha[:10]} (patch-id)."
