@@ -6,3 +6,32 @@ from django.apps import AppConfig
 class PushesConfig(AppConfig):
     name = "pushes"
     verbose_name = "Trains, pushes and picks"
+
+    def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save
+
+        from pushes import models
+        from pushes.statuscache import status_changed, user_saved
+
+        # What a revision status shows: saving or deleting any of these drops stored answers.
+        shown = (
+            models.Engineer,
+            models.Repository,
+            models.TrunkCommit,
+            models.ReleaseBranch,
+            models.Push,
+            models.Pick,
+        )
+        for model in shown:
+            post_save.connect(status_changed, sender=model, dispatch_uid=f"status-{model.__name__}")
+            post_delete.connect(
+                status_changed, sender=model, dispatch_uid=f"status-del-{model.__name__}"
+            )
+        from rest_framework.authtoken.models import Token
+
+        # Tokens are kept beside the answers (releasebot/authentication.py).
+        post_save.connect(status_changed, sender=Token, dispatch_uid="status-token")
+        post_delete.connect(status_changed, sender=Token, dispatch_uid="status-del-token")
+        post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="status-user")
+        post_delete.connect(status_changed, sender=get_user_model(), dispatch_uid="status-del-user")

@@ -33,6 +33,7 @@ from pushes.choices import (
     TestRunState,
     Weekday,
 )
+from pushes.statuscache import StatusQuerySet
 
 sha_validator = RegexValidator(r"^[0-9a-f]{40}$", "A full 40-character lowercase hex SHA.")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -76,6 +77,8 @@ class Engineer(models.Model):
     )
     email = models.EmailField(blank=True, db_index=True)
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.ENGINEER)
+
+    objects = StatusQuerySet.as_manager()
 
     class Meta:
         ordering = ["user__username"]
@@ -161,6 +164,8 @@ class Repository(models.Model):
     trunk_synced_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
+    objects = StatusQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "repositories"
         ordering = ["name"]
@@ -208,6 +213,8 @@ class TrunkCommit(models.Model):
     title = models.CharField(max_length=500)
     review_url = models.CharField(max_length=500, blank=True)
 
+    objects = StatusQuerySet.as_manager()
+
     class Meta:
         ordering = ["repository", "-position"]
         constraints = [
@@ -239,6 +246,8 @@ class ReleaseBranch(models.Model):
     state = models.CharField(
         max_length=16, choices=BranchState.choices, default=BranchState.STABILISING
     )
+
+    objects = StatusQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "release branches"
@@ -275,6 +284,8 @@ class Push(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+
+    objects = StatusQuerySet.as_manager()
 
     class Meta:
         ordering = ["-scheduled_at"]
@@ -362,6 +373,8 @@ class Pick(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StatusQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

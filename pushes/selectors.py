@@ -189,8 +189,10 @@ def revision_lookup(*, query: str) -> TrunkCommit:
     commits = TrunkCommit.objects.select_related("repository")
     lowered = text.lower()
     if _HEX.match(lowered):
+        # A prefix as a range, which the sha index answers (shas are lowercase hex, and "g"
+        # sorts after every hex digit); `startswith` is a LIKE that reads the whole index.
         found = (
-            list(commits.filter(sha__startswith=lowered)[:11])
+            list(commits.filter(sha__range=(lowered, lowered + "g"))[:11])
             if len(lowered) < 40
             else list(commits.filter(sha=lowered))
         )

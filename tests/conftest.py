@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from karma.services import karma_unlike
+from pushes import statuscache
 from pushes.choices import Role
 from pushes.models import Engineer
 
@@ -16,6 +17,7 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DATA_DIR = tmp_path / "var"
     settings.DATA_DIR.mkdir()
+    statuscache.forget()  # answers a test before kept in this process (the same shas)
 
 
 def make_engineer(username: str, *, role: str = Role.ENGINEER, **user_fields) -> Engineer:

@@ -1,0 +1,100 @@
+"""How API calls say who they are: a token (scripts, the CLI) or the web session."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from rest_framework import authentication, exceptions
+from rest_framework.authtoken.models import Token
+
+from pushes import statuscache
+from pushes.models import Engineer
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token authentication in one query that also reads the engineer (every API call
+    asks who the engineer is).
+
+    It runs on every API call, so the query is written once from the models' own fields and
+    sent as is (building it with the ORM each time cost twice what the database does), and
+    with Redis its row is kept in memory until a token, a user or an engineer changes.
+    """
+
+    def authenticate_credentials(self, key: str):
+        if "\x00" in key:  # PostgreSQL refuses NUL in text: no token has one
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        plan, row = _token_query()[0], _token_row(key)
+        if row is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        token, user, engineer = _instances(plan, row)
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        token._state.fields_cache["user"] = user
+        user._state.fields_cache["engineer"] = engineer  # None: no engineer (as select_related)
+        if engineer is not None:
+            engineer._state.fields_cache["user"] = user
+        return user, token
+
+
+def _token_row(key: str) -> tuple | None:
+    """The row of `_token_query` for this key; kept in memory beside the status answers, and
+    like them dropped whenever a token, a user or an engineer changes (pushes/statuscache.py)."""
+    generation = statuscache.current_generation() if statuscache.enabled() else None
+    kept = hashlib.sha256(key.encode()).digest()
+    if generation is not None:
+        row = statuscache.tokens.get(kept, generation)
+        if row is not None:
+            return row
+    with connection.cursor() as cursor:
+        cursor.execute(_token_query()[1], [key])
+        row = cursor.fetchone()
+    if generation is not None and row is not None:
+        statuscache.tokens.put(kept, generation, row)
+    return row
+
+
+@cache
+def _token_query() -> tuple[list, str]:
+    """How to read one row (token, user, engineer) by token key: per model, its fields with
+    the database's converters for each, as the ORM would apply them; and the SQL."""
+    plan, select = [], []
+    for model, alias in ((Token, "t"), (get_user_model(), "u"), (Engineer, "e")):
+        fields = []
+        for field in model._meta.concrete_fields:
+            column = field.get_col(alias)
+            converters = connection.ops.get_db_converters(column) + column.get_db_converters(
+                connection
+            )
+            fields.append((field.attname, converters, column))
+            select.append(f"{alias}.{connection.ops.quote_name(field.column)}")
+        plan.append((model, fields))
+    quote = connection.ops.quote_name
+    token, user, engineer = Token._meta, get_user_model()._meta, Engineer._meta
+    user_id = quote(user.pk.column)
+    sql = (
+        f"SELECT {', '.join(select)} FROM {quote(token.db_table)} t "
+        f"JOIN {quote(user.db_table)} u ON u.{user_id} = t.{quote(token.get_field('user').column)} "
+        f"LEFT JOIN {quote(engineer.db_table)} e "
+        f"ON e.{quote(engineer.get_field('user').column)} = u.{user_id} "
+        f"WHERE t.{quote(token.pk.column)} = %s"
+    )
+    return plan, sql
+
+
+def _instances(plan: list, row: tuple) -> list:
+    """Model instances from one row of `_token_query`; None for an engineer not there."""
+    made, start = [], 0
+    for model, fields in plan:
+        values = []
+        for (_, converters, column), value in zip(fields, row[start:], strict=False):
+            for convert in converters:
+                value = convert(value, column, connection)
+            values.append(value)
+        start += len(fields)
+        names = [name for name, _, _ in fields]
+        pk = values[names.index(model._meta.pk.attname)]
+        made.append(None if pk is None else model.from_db(connection.alias, names, values))
+    return made
