@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from karma.choices import KarmaChange
 from karma.models import MAX_STARS, KarmaEvent
+from releasebot.api import document_input, refuse_wrong_json_types
 
 REASON_REQUIRED = "A reason is required."
 
@@ -40,7 +41,7 @@ class KarmaChangeFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class _Strict(serializers.Serializer):
-    """Refuse unknown fields, naming them."""
+    """Refuse unknown fields, naming them, and JSON values of the wrong type."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -51,7 +52,19 @@ class _Strict(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: [f"Unknown field: this request takes {takes}."] for name in unknown}
                 )
+            refuse_wrong_json_types(self, data)
         return super().to_internal_value(data)
+
+
+class StrictSchema(OpenApiSerializerExtension):
+    """In the schema as validated: no unknown fields, and a reason that is more than spaces."""
+
+    target_class = _Strict
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return document_input(self.target, schema, strict=True)
 
 
 def _reason(help_text: str) -> serializers.CharField:

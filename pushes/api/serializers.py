@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import models
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -40,6 +40,14 @@ from pushes.models import (
     Repository,
     TestRun,
 )
+from releasebot.api import document_input, refuse_wrong_json_types
+
+# Ids and id filters stop at the largest a database row has (a signed 64-bit integer): SQLite
+# cannot even compare a larger one, and PostgreSQL refuses it.
+MAX_ID = 2**63 - 1
+# What the revision selector takes: a SHA (7 to 40 hex digits), a review URL or a review number.
+REVISION = r"^\s*([0-9a-fA-F]{7,40}|https?://[^\x00]*|[Dd#]?[0-9]{1,9})\s*$"
+SHA = r"^\s*[0-9a-fA-F]{7,40}\s*$"
 
 # --- building blocks ----------------------------------------------------------------------
 
@@ -78,7 +86,8 @@ class EnumFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class StrictFieldsMixin:
-    """Refuse fields the serializer does not know, naming them, instead of ignoring them."""
+    """Refuse fields the serializer does not know, naming them, instead of ignoring them, and
+    JSON values of the wrong type (a number for a text field)."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -89,7 +98,61 @@ class StrictFieldsMixin:
                 raise serializers.ValidationError(
                     {name: [f"Unknown field: this request {takes}."] for name in unknown}
                 )
+            refuse_wrong_json_types(self, data)
         return super().to_internal_value(data)
+
+
+class InputSerializer(serializers.Serializer):
+    """Reads a request's body or query string; see InputSchema for how the schema shows it."""
+
+
+class InputSchema(OpenApiSerializerExtension):
+    """Inputs in the schema as they are validated, so a client can tell a well-formed request
+    from one that is refused: no NUL and no whitespace-only text where it is refused, and no
+    unknown fields in a strict body."""
+
+    target_class = InputSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return document_input(
+            self.target, schema, strict=isinstance(self.target, StrictFieldsMixin)
+        )
+
+
+class PatternField(serializers.CharField):
+    """Text the schema describes with a pattern; the service or selector it goes to refuses
+    anything else in its own words (bad-revision), so the field itself does not."""
+
+    def __init__(self, *, pattern: str, **kwargs: object) -> None:
+        self.pattern = pattern
+        super().__init__(**kwargs)
+
+
+class PatternFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PatternField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": self.target.pattern}
+
+
+class LocalTimeField(serializers.TimeField):
+    """A time of day in the repository's time zone. The schema's `format: time` would ask for
+    an offset (RFC 3339); the offset comes from `time_zone`, so this is a pattern instead."""
+
+
+class LocalTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = LocalTimeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+            "example": "18:00:00",
+            "readOnly": True,
+        }
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -126,17 +189,17 @@ def _without_credentials(url: str) -> str:
 # --- input --------------------------------------------------------------------------------
 
 
-class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
+class EmptySerializer(StrictFieldsMixin, InputSerializer):
     """A request that takes no fields."""
 
 
-class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
+class ReasonSerializer(StrictFieldsMixin, InputSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=2000, help_text="Why, for the pick's history."
     )
 
 
-class RejectSerializer(StrictFieldsMixin, serializers.Serializer):
+class RejectSerializer(StrictFieldsMixin, InputSerializer):
     reason = serializers.CharField(
         max_length=2000,
         help_text="Why the pick is rejected: the requestor reads it.",
@@ -147,8 +210,9 @@ class RejectSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-class PickRequestSerializer(StrictFieldsMixin, serializers.Serializer):
-    revision = serializers.CharField(
+class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
+    revision = PatternField(
+        pattern=SHA,
         source="rev",
         max_length=100,
         help_text="The trunk commit: a full SHA or at least 7 hex digits of one.",
@@ -189,9 +253,11 @@ class PickRequestSerializer(StrictFieldsMixin, serializers.Serializer):
         return engineer
 
 
-class RevisionQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(
-        max_length=500, help_text="A SHA (7+ hex digits), a review URL or a review number (D123)."
+class RevisionQuerySerializer(InputSerializer):
+    q = PatternField(
+        pattern=REVISION,
+        max_length=500,
+        help_text="A SHA (7+ hex digits), a review URL or a review number (D123).",
     )
 
 
@@ -202,22 +268,26 @@ class RevisionPathSerializer(serializers.Serializer):
 # Query parameters of the lists: each field's source is the ORM lookup it filters on.
 
 
-class BranchFilterSerializer(serializers.Serializer):
+class BranchFilterSerializer(InputSerializer):
     repository = serializers.SlugField(
         source="repository__slug", required=False, help_text="The repository's slug."
     )
     state = EnumField(BranchState, required=False)
 
 
-class PushFilterSerializer(serializers.Serializer):
-    branch = serializers.IntegerField(source="branch_id", required=False, min_value=1)
+class PushFilterSerializer(InputSerializer):
+    branch = serializers.IntegerField(
+        source="branch_id", required=False, min_value=1, max_value=MAX_ID
+    )
     state = EnumField(PushState, required=False)
 
 
-class PickFilterSerializer(serializers.Serializer):
+class PickFilterSerializer(InputSerializer):
     state = EnumField(PickState, required=False)
-    branch = serializers.IntegerField(source="branch_id", required=False, min_value=1)
-    push = serializers.IntegerField(source="push_id", required=False, min_value=1)
+    branch = serializers.IntegerField(
+        source="branch_id", required=False, min_value=1, max_value=MAX_ID
+    )
+    push = serializers.IntegerField(source="push_id", required=False, min_value=1, max_value=MAX_ID)
     requestor = serializers.CharField(
         source="requestor__user__username",
         required=False,
@@ -229,9 +299,9 @@ class PickFilterSerializer(serializers.Serializer):
     )
 
 
-class TestRunFilterSerializer(serializers.Serializer):
-    push = serializers.IntegerField(source="push_id", required=False, min_value=1)
-    pick = serializers.IntegerField(source="pick_id", required=False, min_value=1)
+class TestRunFilterSerializer(InputSerializer):
+    push = serializers.IntegerField(source="push_id", required=False, min_value=1, max_value=MAX_ID)
+    pick = serializers.IntegerField(source="pick_id", required=False, min_value=1, max_value=MAX_ID)
     state = EnumField(TestRunState, required=False)
 
 
@@ -243,7 +313,9 @@ class RepositorySerializer(PageUrlMixin, serializers.ModelSerializer):
 
     remote_url = serializers.SerializerMethodField()
     cut_weekday = EnumField(Weekday, read_only=True)
+    cut_time = LocalTimeField(read_only=True)
     ship_weekday = EnumField(Weekday, read_only=True)
+    ship_time = LocalTimeField(read_only=True)
     push_weekdays = serializers.ListField(child=EnumField(Weekday), read_only=True)
     push_times = serializers.ListField(child=serializers.CharField(), read_only=True)
     friday_policy = EnumField(FridayPolicy, read_only=True)

@@ -22,5 +22,6 @@ urlpatterns = [
     path("revisions/", views.RevisionSearchView.as_view(), name="revision-search"),
     # `path`, not `str`: a URL-encoded review URL arrives here with its slashes decoded.
     path("revisions/<path:rev>/", views.RevisionView.as_view(), name="revision"),
-    re_path(r"^(?P<path>.*)$", views.not_found),
+    # Any other address, even one with a newline in it (which `.` alone does not match).
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

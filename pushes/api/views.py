@@ -36,6 +36,7 @@ from pushes.models import (
     Repository,
     TestRun,
 )
+from pushes.statuscache import status_cached
 from releasebot.errors import NotFound
 
 _ERRORS = {
@@ -66,6 +67,12 @@ def parse(serializer_class: type[Serializer], data: object) -> dict:
     return serializer.validated_data
 
 
+def query_values(request) -> dict[str, str]:
+    """The query string as plain values (the last of repeated ones). A QueryDict would make DRF
+    treat `?state=` as no filter at all, where the schema says an empty value is invalid."""
+    return request.query_params.dict()
+
+
 class ApiViewSet(viewsets.GenericViewSet):
     """Engineers only; an unknown id is a 404 in the error shape, whatever its spelling."""
 
@@ -76,6 +83,8 @@ class ApiViewSet(viewsets.GenericViewSet):
     def get_object(self):
         value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         try:
+            if "\x00" in str(value):  # in no slug or id, and PostgreSQL refuses to compare it
+                raise ValueError(value)
             obj = self.get_queryset().filter(**{self.lookup_field: value}).first()
         except (ValueError, TypeError, DjangoValidationError):
             obj = None
@@ -88,14 +97,16 @@ class ApiViewSet(viewsets.GenericViewSet):
         """Filter a list by its query parameters; each field's source is its ORM lookup."""
         if self.filter_serializer_class is None:
             return queryset
-        return queryset.filter(**parse(self.filter_serializer_class, self.request.query_params))
+        return queryset.filter(**parse(self.filter_serializer_class, query_values(self.request)))
 
 
 # --- repositories, branches, pushes -------------------------------------------------------
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="repositories_list", responses={200: s.RepositorySerializer}),
+    list=extend_schema(
+        operation_id="repositories_list", responses={200: s.RepositorySerializer, **errors(400)}
+    ),
     retrieve=extend_schema(
         operation_id="repositories_retrieve",
         responses={200: s.RepositorySerializer, **errors(404)},
@@ -244,7 +255,7 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         return s.PickSerializer if self.action == "list" else s.PickDetailSerializer
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        params = parse(self.filter_serializer_class, self.request.query_params)
+        params = parse(self.filter_serializer_class, query_values(self.request))
         if params.pop("mine", False):
             me = self.request.user.engineer
             queryset = queryset.filter(Q(requestor=me) | Q(backup=me))
@@ -319,8 +330,10 @@ class RevisionStatusMixin:
     permission_classes = ENGINEERS
 
     def _status(self, query: str) -> Response:
-        found = selectors.revision_status(query=query)
-        return Response(s.RevisionStatusSerializer(found).data)
+        def answer() -> dict:
+            return dict(s.RevisionStatusSerializer(selectors.revision_status(query=query)).data)
+
+        return Response(status_cached(query.strip(), answer))
 
 
 class RevisionSearchView(RevisionStatusMixin, APIView):
@@ -331,7 +344,7 @@ class RevisionSearchView(RevisionStatusMixin, APIView):
         description="Where is my revision? `q` takes a SHA, a review URL or a review number.",
     )
     def get(self, request):
-        return self._status(parse(s.RevisionQuerySerializer, request.query_params)["q"])
+        return self._status(parse(s.RevisionQuerySerializer, query_values(request))["q"])
 
 
 class RevisionView(RevisionStatusMixin, APIView):
@@ -342,6 +355,7 @@ class RevisionView(RevisionStatusMixin, APIView):
                 "rev",
                 str,
                 OpenApiParameter.PATH,
+                pattern=s.REVISION,
                 description="A SHA (7+ hex digits), a review number (D123, #45) or a "
                 "URL-encoded review URL.",
             )
@@ -383,7 +397,7 @@ class TestRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
 @extend_schema_view(
     list=extend_schema(
         operation_id="inbox_list",
-        responses={200: s.NotificationSerializer},
+        responses={200: s.NotificationSerializer, **errors(400)},
         description="Your notifications, newest first.",
     ),
 )

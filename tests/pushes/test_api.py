@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from pushes import models, services
 from pushes.choices import BranchState, PickState, PushState
 from pushes.models import Notification, Pick, PickEvent, Push, TrunkCommit
+from releasebot.api import NON_BLANK_TEXT
 from tests.api import assert_error, client_for
 from tests.conftest import make_engineer
 from tests.pushes.conftest import MONDAY
@@ -431,3 +432,111 @@ def test_lists_take_the_same_number_of_queries_for_3_and_30_rows(alice, bob):
     _rows(27, branch=branch, push=push, backup=bob)
     assert client.get("/api/picks/").json()["count"] == 30
     assert [queries(path) for path in paths] == few
+
+
+# --- what schemathesis found (tests/security/test_schemathesis.py) -------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/test-runs/?pick=",
+        "/api/test-runs/?push=",
+        "/api/picks/?push=",
+        "/api/picks/?branch=",
+        "/api/pushes/?branch=",
+    ],
+)
+def test_an_id_filter_past_the_largest_id_is_refused_not_a_server_error(alice, path):
+    # Was a 500: SQLite cannot compare with an integer past 64 bits (OverflowError).
+    client = client_for(alice)
+    body = assert_error(client.get(f"{path}{2**64}"), 400, "invalid")
+    assert "less than or equal to 9223372036854775807" in body["message"]
+    assert client.get(f"{path}{2**63 - 1}").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/karma/a%00b/"),
+        ("post", "/api/karma/a%00b/unlike/"),
+        ("get", "/api/repositories/a%00b/"),
+        ("get", "/api/picks/1%00/"),
+    ],
+)
+def test_a_nul_in_a_name_or_id_is_a_404_not_a_server_error(rel, method, path):
+    # Was a 500 on PostgreSQL, which refuses to compare text that holds a NUL (DataError).
+    response = getattr(client_for(rel), method)(path, {"reason": "r"}, format="json")
+    assert_error(response, 404, "not-found")
+
+
+def test_an_address_with_a_newline_in_it_is_a_404_in_the_error_shape(alice):
+    # Was Django's HTML page: the catch-all's `.` did not match the newline.
+    response = client_for(alice).get("/api/revisions/%0Aabcdef1/")
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("offset=null", "offset"),
+        ("offset=-1", "offset"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=", "limit"),
+    ],
+)
+def test_a_page_outside_the_documented_range_is_refused(alice, query, field):
+    # DRF's pagination served the first page instead, for any of these.
+    body = assert_error(client_for(alice).get(f"/api/pushes/?{query}"), 400, "invalid")
+    assert list(body["details"]) == [field]
+
+
+def test_a_page_inside_the_range_is_served(alice, branch):
+    page = client_for(alice).get("/api/pushes/?limit=2&offset=1").json()
+    assert (page["count"], len(page["results"])) == (branch.pushes.count(), 2)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/picks/?state=", "/api/picks/?requestor=", "/api/karma/?below="]
+)
+def test_an_empty_filter_is_refused_as_the_schema_says_not_ignored(alice, path):
+    assert_error(client_for(alice).get(path), 400, "invalid")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/picks/{pick}/withdraw/", {"reason": 0}, "reason"),
+        ("/api/picks/", {"revision": 1234567, "reason": "r"}, "revision"),
+        ("/api/karma/alice/restore/", {"reason": "Talked", "stars": "1"}, "stars"),
+        ("/api/karma/alice/restore/", {"reason": "Talked", "stars": True}, "stars"),
+    ],
+)
+def test_a_json_value_of_the_wrong_type_is_refused(alice, rel, landed, branch, path, body, field):
+    # DRF alone takes 0 for the text "0", and "1" or true for the number 1.
+    pick = request_pick(client_for(alice), revision=landed["fix"], reason="r").json()["id"]
+    before = stored()
+    response = client_for(rel).post(path.format(pick=pick), body, format="json")
+    assert list(assert_error(response, 400, "invalid")["details"]) == [field]
+    assert stored() == before
+
+
+def test_the_schema_says_what_the_api_refuses(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    token = schema["paths"]["/api/auth/token/"]["post"]["responses"]
+    assert set(token) == {"200", "400"}
+    assert components["Reject"]["additionalProperties"] is False
+    assert components["Reject"]["properties"]["reason"]["pattern"] == NON_BLANK_TEXT
+    assert components["Unlike"]["additionalProperties"] is False
+    assert components["Repository"]["properties"]["cut_time"].get("format") is None
+    offset = next(
+        p for p in schema["paths"]["/api/picks/"]["get"]["parameters"] if p["name"] == "offset"
+    )
+    assert offset["schema"]["minimum"] == 0
+    bodies = schema["paths"]["/api/picks/"]["post"]["requestBody"]["content"]
+    assert list(bodies) == ["application/json"]
