@@ -118,20 +118,29 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"  # built into the image, not kept on the data volume
 STATICFILES_DIRS = [BASE_DIR / "releasebot" / "static"]
 
+# --- HTTPS: on by default without DEBUG ---
+# Production sits behind a proxy that ends TLS and sets X-Forwarded-Proto. Without DEBUG,
+# cookies are secure-only, plain HTTP is redirected and HSTS is sent (a year, subdomains,
+# preload), so `manage.py check --deploy` is clean with only SECRET_KEY and ALLOWED_HOSTS set
+# (tests/security/test_deploy.py). Plain HTTP on localhost (docker-compose) sets
+# SECURE_COOKIES=0 and SECURE_SSL_REDIRECT=0; SECURE_HSTS_SECONDS=0 sends no HSTS at all.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- end of HTTPS ---
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "releasebot.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "releasebot.api.Pagination",  # refuses limit=x, offset=-1
     # Refusals from the domain and DRF's validation errors share one error shape.
     "EXCEPTION_HANDLER": "releasebot.api.exception_handler",
     "PAGE_SIZE": 100,
@@ -142,6 +151,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The API takes JSON. DRF also reads forms (its test client and browsable pages send them),
+    # but that is not part of the contract, so the schema lists JSON only.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -190,6 +202,21 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The cache: Redis when REDIS_URL is set (shared by web and worker processes), else per process.
+# Revision status answers live there up to RELEASEBOT_STATUS_CACHE_SECONDS, dropped as soon as
+# anything they show changes (pushes/statuscache.py); 0 turns that off, as it is without Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "releasebot",
+        }
+    }
+RELEASEBOT_STATUS_CACHE_SECONDS = env_int(
+    "RELEASEBOT_STATUS_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0
+)
+
 # Releasebot's own settings.
 GIT_TIMEOUT = env_int("GIT_TIMEOUT", 600, minimum=5)
 KARMA_STARTING_STARS = 5
@@ -211,5 +238,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # At DEBUG it logs a page's whole context (the CSRF token with it) on a missing variable.
+        "django.template": {"level": "INFO"},
+    },
 }

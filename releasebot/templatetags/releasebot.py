@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from django import template
 from django.utils.html import format_html
 
@@ -69,6 +71,16 @@ def stars(count: int | None) -> str:
 @register.filter
 def short(sha: str) -> str:
     return (sha or "")[:10]
+
+
+@register.filter
+def without_credentials(url: str) -> str:
+    """A remote URL as safe to show: a user and password in it (https://user:token@host/...)
+    are dropped. Every engineer sees the repository page; only the admin shows the URL whole."""
+    parts = urlsplit(url or "")
+    if parts.scheme and "@" in parts.netloc:
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return url
 
 
 _RISK_TONE = {"low": "ok", "medium": "warn", "high": "bad"}

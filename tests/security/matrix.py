@@ -1,0 +1,345 @@
+"""The authorization matrix's rows: every API operation and every page, and who may use it.
+
+tests/security/test_authorization.py runs each row as every role and checks that no URL of the
+project is missing; tests/security/test_csrf.py posts every one of them without a CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.urls import URLPattern, URLResolver
+
+from tests.security.world import (
+    ADMIN,
+    ANONYMOUS,
+    BARE,
+    ENGINEERS,
+    OTHER,
+    OWNER,
+    RELEASE,
+    RELEASE_ENGINEERS,
+    ROLES,
+    SIGNED_IN,
+)
+
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One API operation or page action, and who may do it.
+
+    `allowed` get `ok`. For the rest: a visitor is sent to log in (pages) or gets a 401 (API);
+    roles in `guarded` get a 403 (a refused page, or the API's error); any other signed-in role
+    is refused by the service and told so (a flash message on a page). `changes`: the allowed
+    roles whose call changes the database; `queues`: an allowed call queues a task.
+    """
+
+    key: str  # the operationId, or the URL's name (#variant when one URL has several rows)
+    method: str
+    url: str  # a template filled from World.values()
+    allowed: frozenset[str]
+    data: dict | None = None
+    ok: int = 200
+    changes: frozenset[str] = NOBODY
+    queues: bool = False
+    guarded: frozenset[str] = NOBODY
+    code: str = "forbidden"  # the API's error code for a refused engineer
+    public: bool = False  # pages: a visitor is treated like anyone else
+    htmx: bool = False
+    status: dict[str, int] = field(default_factory=dict)  # explicit statuses that override
+
+    def path(self, world) -> str:
+        return self.url.format(**world.values())
+
+
+def api(key, method, url, allowed=ENGINEERS, data=None, *, changes=None, **options) -> Row:
+    if changes is None:
+        changes = allowed if method == "POST" else NOBODY
+    return Row(key, method, url, frozenset(allowed), data, changes=frozenset(changes), **options)
+
+
+def page(key, url, allowed=SIGNED_IN, *, guarded=NOBODY, **options) -> Row:
+    return Row(key, "GET", url, frozenset(allowed), guarded=frozenset(guarded), **options)
+
+
+def post(key, url, data, allowed, *, changes=None, guarded=frozenset({BARE}), **options) -> Row:
+    changes = allowed if changes is None else changes
+    options.setdefault("ok", 302)
+    return Row(
+        key,
+        "POST",
+        url,
+        frozenset(allowed),
+        data,
+        changes=frozenset(changes),
+        guarded=frozenset(guarded),
+        **options,
+    )
+
+
+OWNER_AND_RE = RELEASE_ENGINEERS | {OWNER}
+NOT_RE = SIGNED_IN - RELEASE_ENGINEERS
+REASON = {"reason": "Too risky for a Friday"}
+
+API_ROWS = [
+    # Reading: any engineer; a login with no engineer record has no identity on the train.
+    api("repositories_list", "GET", "/api/repositories/"),
+    api("repositories_retrieve", "GET", "/api/repositories/{slug}/"),
+    api("branches_list", "GET", "/api/branches/"),
+    api("branches_retrieve", "GET", "/api/branches/{branch}/"),
+    api("pushes_list", "GET", "/api/pushes/"),
+    api("pushes_retrieve", "GET", "/api/pushes/{push}/"),
+    api("picks_list", "GET", "/api/picks/"),
+    api("picks_retrieve", "GET", "/api/picks/{requested}/"),
+    api("revisions_search", "GET", "/api/revisions/?q={sha}"),
+    api("revisions_retrieve", "GET", "/api/revisions/{sha}/"),
+    api("test_runs_list", "GET", "/api/test-runs/"),
+    api("test_runs_retrieve", "GET", "/api/test-runs/{run}/"),
+    api("inbox_list", "GET", "/api/inbox/"),
+    api("karma_list", "GET", "/api/karma/"),
+    api("karma_retrieve", "GET", "/api/karma/{owner}/"),
+    # Changing: any engineer asks; release engineering decides; the requestor answers.
+    api(
+        "picks_create",
+        "POST",
+        "/api/picks/",
+        ENGINEERS,
+        {"revision": "{free}", "reason": "Checkout crashes"},
+        ok=201,
+    ),
+    api("picks_approve", "POST", "/api/picks/{requested}/approve/", RELEASE_ENGINEERS, {}),
+    api("picks_reject", "POST", "/api/picks/{requested}/reject/", RELEASE_ENGINEERS, REASON),
+    api("picks_defer", "POST", "/api/picks/{requested}/defer/", RELEASE_ENGINEERS, {}),
+    api("picks_withdraw", "POST", "/api/picks/{requested}/withdraw/", OWNER_AND_RE, {}),
+    api("picks_confirm", "POST", "/api/picks/{approved}/confirm/", {OWNER}, {}),
+    api("picks_decline", "POST", "/api/picks/{approved}/decline/", {OWNER}, {}),
+    api(
+        "branches_push_now",
+        "POST",
+        "/api/branches/{branch}/push-now/",
+        RELEASE_ENGINEERS,
+        {},
+        ok=202,
+        changes=NOBODY,
+        queues=True,
+    ),
+    api(
+        "pushes_run",
+        "POST",
+        "/api/pushes/{push}/run/",
+        RELEASE_ENGINEERS,
+        {},
+        ok=202,
+        changes=NOBODY,
+        queues=True,
+    ),
+    # Marks your own notices read: only alice has unread ones.
+    api("inbox_read", "POST", "/api/inbox/read/", ENGINEERS, {}, changes={OWNER}),
+    api(
+        "karma_unlike",
+        "POST",
+        "/api/karma/{owner}/unlike/",
+        RELEASE_ENGINEERS,
+        {"reason": "Broke search on push 1"},
+    ),
+    api(
+        "karma_restore",
+        "POST",
+        "/api/karma/{carol}/restore/",
+        RELEASE_ENGINEERS,
+        {"reason": "We talked it through", "stars": 1},
+    ),
+    # Anyone with an account trades their password for a token (their own: see the test).
+    api(
+        "auth_token_create",
+        "POST",
+        "/api/auth/token/",
+        SIGNED_IN,
+        {"username": "{username}", "password": "{username}"},
+        changes=NOBODY,
+        status={ANONYMOUS: 400},
+    ),
+    # The schema itself: any signed-in account (it describes the API, it holds no data).
+    api("api-schema", "GET", "/api/schema/", SIGNED_IN),
+]
+
+PAGE_ROWS = [
+    # Public: the login page, the browser's search description, logging out.
+    page("login", "/login/", ROLES, public=True),
+    page("opensearch", "/opensearch.xml", ROLES, public=True),
+    post("logout", "/logout/", {}, ROLES, changes=NOBODY, guarded=NOBODY, public=True),
+    # Reading: anyone signed in; pages that act as an engineer need an engineer record.
+    page("home", "/"),
+    page("repository", "/repositories/{slug}/"),
+    page("branch", "/branches/{branch}/"),
+    page("push", "/pushes/{push}/"),
+    page("push-picks", "/pushes/{push}/picks/"),
+    page("pick", "/picks/{requested}/"),
+    page("engineer", "/engineers/{owner}/"),
+    page("revision-search", "/r/"),
+    page("revision", "/r/{sha}/"),
+    page("chat", "/chat/"),
+    # Swagger UI is a DRF view: a visitor gets its bare 401, not the login page.
+    page("api-docs", "/api/docs/", status={ANONYMOUS: 401}),
+    page("pick-new", "/picks/new/", ENGINEERS, guarded={BARE}),
+    # Looking at the inbox marks it read: alice's notices change, nobody else has any.
+    page("inbox", "/inbox/", ENGINEERS, guarded={BARE}, changes=frozenset({OWNER})),
+    page("pushes-dashboard", "/dashboard/pushes/", ENGINEERS, guarded={BARE}),
+    page("pushes-live", "/dashboard/pushes/live/", ENGINEERS, guarded={BARE}),
+    page("test-runs", "/tests/", ENGINEERS, guarded={BARE}),
+    page("test-run", "/tests/{run}/", ENGINEERS, guarded={BARE}),
+    page("risk-dashboard", "/dashboard/risk/", RELEASE_ENGINEERS, guarded=NOT_RE),
+    page("risk-table", "/dashboard/risk/table/", RELEASE_ENGINEERS, guarded=NOT_RE),
+    # Forms and buttons. A move an engineer may not make is refused by the service, in a flash.
+    post(
+        "pick-new",
+        "/picks/new/",
+        {"revision": "{free}", "reason": "Checkout crashes", "branch": "", "backup": ""},
+        ENGINEERS,
+    ),
+    post("pick-approve", "/picks/{requested}/approve/", {}, RELEASE_ENGINEERS),
+    post("pick-reject", "/picks/{requested}/reject/", REASON, RELEASE_ENGINEERS),
+    post("pick-defer", "/picks/{requested}/defer/", {}, RELEASE_ENGINEERS),
+    post("pick-withdraw", "/picks/{requested}/withdraw/", {}, OWNER_AND_RE),
+    post("pick-confirm", "/picks/{approved}/confirm/", {}, {OWNER}),
+    post("pick-decline", "/picks/{approved}/decline/", {}, {OWNER}),
+    post(
+        "push-run",
+        "/pushes/{push}/run/",
+        {},
+        RELEASE_ENGINEERS,
+        changes=NOBODY,
+        queues=True,
+        guarded=NOT_RE,
+    ),
+    post(
+        "branch-push-now",
+        "/branches/{branch}/push-now/",
+        {},
+        RELEASE_ENGINEERS,
+        changes=NOBODY,
+        queues=True,
+        guarded=NOT_RE,
+    ),
+    post(
+        "risk-bulk-approve",
+        "/dashboard/risk/approve/",
+        {"pick": ["{requested}"]},
+        RELEASE_ENGINEERS,
+        guarded=NOT_RE,
+    ),
+    post(
+        "risk-pick-act#approve",
+        "/dashboard/risk/picks/{requested}/",
+        {"action": "approve", "reason": ""},
+        RELEASE_ENGINEERS,
+        guarded=NOT_RE,
+    ),
+    post(
+        "risk-pick-act#unlike-htmx",
+        "/dashboard/risk/picks/{requested}/",
+        {"action": "unlike", "reason": "Broke search on push 1"},
+        RELEASE_ENGINEERS,
+        guarded=NOT_RE,
+        htmx=True,
+        ok=200,
+    ),
+    post(
+        "engineer-unlike",
+        "/engineers/{owner}/unlike/",
+        {"reason": "Broke search on push 1"},
+        RELEASE_ENGINEERS,
+        guarded=NOT_RE,
+    ),
+    post(
+        "engineer-restore",
+        "/engineers/{carol}/restore/",
+        {"reason": "We talked it through", "stars": "1"},
+        RELEASE_ENGINEERS,
+        guarded=NOT_RE,
+    ),
+    # The chat console says one line to the bot as you: the bot's grammar refuses the rest.
+    post(
+        "chat",
+        "/chat/",
+        {"text": "withdraw #{requested} Not needed"},
+        OWNER_AND_RE,
+        guarded=NOBODY,
+    ),
+    # Slack signs its requests; a session (or none) gets nothing without a signature.
+    post(
+        "slack-events",
+        "/slack/events",
+        {"command": "/rb", "text": "withdraw #{requested}"},
+        NOBODY,
+        guarded=NOBODY,
+        public=True,
+        status={role: 401 for role in ROLES},
+    ),
+    # The API's catch-all answers any other address with a 404 in its error shape, to anyone.
+    post(
+        "api:pushes.api.views.not_found",
+        "/api/no-such-thing/",
+        {},
+        NOBODY,
+        guarded=NOBODY,
+        public=True,
+        status={role: 404 for role in ROLES},
+    ),
+    # The Django admin: staff only, and what a staff member sees depends on their permissions.
+    # rel is staff with no model permissions; superusers see everything.
+    page(
+        "admin:index",
+        "/admin/",
+        {RELEASE, ADMIN, BARE},
+        guarded=NOBODY,
+        status={OWNER: 302, OTHER: 302},
+    ),
+    page(
+        "admin:pushes_pick_changelist",
+        "/admin/pushes/pick/",
+        {ADMIN, BARE},
+        guarded={RELEASE},
+        status={OWNER: 302, OTHER: 302},
+    ),
+]
+
+
+# --- filling in and walking URLs ----------------------------------------------------------
+
+
+def fill(value, values: dict):
+    """A row's URL or data with the world's ids in place of its {placeholders}."""
+    if isinstance(value, str):
+        return value.format(**values)
+    if isinstance(value, list):
+        return [fill(item, values) for item in value]
+    if isinstance(value, dict):
+        return {key: fill(item, values) for key, item in value.items()}
+    return value
+
+
+def shape(path: str) -> str:
+    """/api/picks/{id}/ and /api/picks/{requested}/ alike: /api/picks/{}/."""
+    return re.sub(r"\{[^}]*\}", "{}", path.split("?")[0])
+
+
+def sample(path: str) -> str:
+    """A schema path with a value in each parameter, to resolve it to its URL's name."""
+    return re.sub(r"\{[^}]*\}", "1", path)
+
+
+def walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    """(route, name) of every URL under `resolver`, named as `resolve()` names it: with its
+    namespaces, and an unnamed URL by its view's dotted path."""
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = ":".join(part for part in (namespace, entry.namespace or "") if part)
+            yield from walk(entry, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            callback = entry.callback
+            name = entry.name or f"{callback.__module__}.{callback.__qualname__}"
+            yield prefix + str(entry.pattern), f"{namespace}:{name}" if namespace else name
