@@ -26,10 +26,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str):
         if "\x00" in key:  # PostgreSQL refuses NUL in text: no token has one
             raise exceptions.AuthenticationFailed("Invalid token.")
-        plan, row = _token_query()[0], _token_row(key)
-        if row is None:
+        values = _token_values(key)
+        if values is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token, user, engineer = _instances(plan, row)
+        token, user, engineer = _instances(values)
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         token._state.fields_cache["user"] = user
@@ -39,21 +39,34 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return user, token
 
 
-def _token_row(key: str) -> tuple | None:
-    """The row of `_token_query` for this key; kept in memory beside the status answers, and
-    like them dropped whenever a token, a user or an engineer changes (pushes/statuscache.py)."""
+def _token_values(key: str) -> list[list] | None:
+    """The values of token, user and engineer for this key, as the ORM converts them; kept in
+    memory beside the status answers, and like them dropped whenever a token, a user or an
+    engineer changes (pushes/statuscache.py)."""
     generation = statuscache.current_generation() if statuscache.enabled() else None
     kept = hashlib.sha256(key.encode()).digest()
     if generation is not None:
-        row = statuscache.tokens.get(kept, generation)
-        if row is not None:
-            return row
+        values = statuscache.tokens.get(kept, generation)
+        if values is not None:
+            return values
+    plan, sql = _token_query()
     with connection.cursor() as cursor:
-        cursor.execute(_token_query()[1], [key])
+        cursor.execute(sql, [key])
         row = cursor.fetchone()
-    if generation is not None and row is not None:
-        statuscache.tokens.put(kept, generation, row)
-    return row
+    if row is None:
+        return None
+    values, start = [], 0
+    for _, fields in plan:
+        converted = []
+        for (_, converters, column), value in zip(fields, row[start:], strict=False):
+            for convert in converters:
+                value = convert(value, column, connection)
+            converted.append(value)
+        values.append(converted)
+        start += len(fields)
+    if generation is not None:
+        statuscache.tokens.put(kept, generation, values)
+    return values
 
 
 @cache
@@ -84,17 +97,11 @@ def _token_query() -> tuple[list, str]:
     return plan, sql
 
 
-def _instances(plan: list, row: tuple) -> list:
-    """Model instances from one row of `_token_query`; None for an engineer not there."""
-    made, start = [], 0
-    for model, fields in plan:
-        values = []
-        for (_, converters, column), value in zip(fields, row[start:], strict=False):
-            for convert in converters:
-                value = convert(value, column, connection)
-            values.append(value)
-        start += len(fields)
+def _instances(values: list[list]) -> list:
+    """New model instances from `_token_values`; None for an engineer not there."""
+    made = []
+    for (model, fields), row in zip(_token_query()[0], values, strict=True):
         names = [name for name, _, _ in fields]
-        pk = values[names.index(model._meta.pk.attname)]
-        made.append(None if pk is None else model.from_db(connection.alias, names, values))
+        pk = row[names.index(model._meta.pk.attname)]
+        made.append(None if pk is None else model.from_db(connection.alias, names, list(row)))
     return made

@@ -6,6 +6,8 @@ exception handler answers all of them as {"error": code, "message": text, "detai
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
@@ -329,11 +331,16 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 class RevisionStatusMixin:
     permission_classes = ENGINEERS
 
-    def _status(self, query: str) -> Response:
-        def answer() -> dict:
-            return dict(s.RevisionStatusSerializer(selectors.revision_status(query=query)).data)
+    def _status(self, asked: str, query: Callable[[], str]) -> Response:
+        """The status of the revision `query()` reads from the request (raising on bad input).
+        Kept by what was `asked` exactly: input that gave an answer once is valid, so a kept
+        answer needs no reading of the request again."""
 
-        return Response(status_cached(query.strip(), answer))
+        def answer() -> dict:
+            found = selectors.revision_status(query=query())
+            return dict(s.RevisionStatusSerializer(found).data)
+
+        return Response(status_cached(asked, answer))
 
 
 class RevisionSearchView(RevisionStatusMixin, APIView):
@@ -344,7 +351,10 @@ class RevisionSearchView(RevisionStatusMixin, APIView):
         description="Where is my revision? `q` takes a SHA, a review URL or a review number.",
     )
     def get(self, request):
-        return self._status(parse(s.RevisionQuerySerializer, query_values(request))["q"])
+        return self._status(
+            "?" + request.META.get("QUERY_STRING", ""),
+            lambda: parse(s.RevisionQuerySerializer, query_values(request))["q"],
+        )
 
 
 class RevisionView(RevisionStatusMixin, APIView):
@@ -365,7 +375,7 @@ class RevisionView(RevisionStatusMixin, APIView):
         "when it shipped, and the story in sentences.",
     )
     def get(self, request, rev: str):
-        return self._status(parse(s.RevisionPathSerializer, {"rev": rev})["rev"])
+        return self._status(rev, lambda: parse(s.RevisionPathSerializer, {"rev": rev})["rev"])
 
 
 @extend_schema_view(
