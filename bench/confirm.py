@@ -57,7 +57,7 @@ def run(data, *, requestors: int | None = None, samples: int = 3) -> tuple[list[
                 totals.append(total)
                 opens.append(opened)
             memory = worker.memory()
-    total, _ = median_p95(totals)
+    total, total_p95 = median_p95(totals)
     opened, _ = median_p95(opens)
     figures = {"total_s": total, "open_s": opened, "worker_mb": memory, "broker": broker}
     row = Row(
@@ -65,7 +65,7 @@ def run(data, *, requestors: int | None = None, samples: int = 3) -> tuple[list[
         f"`chat.postMessage` (Celery on {broker}, worker concurrency 2)",
         samples=samples,
         median_ms=total * 1000,
-        p95_ms=max(totals) * 1000,
+        p95_ms=total_p95 * 1000,
         baseline="`push_confirmations_open` itself (notices written, deliveries queued)",
         baseline_median_ms=opened * 1000,
         budget=f"<= {BUDGET_S:g} s to the last message",

@@ -158,6 +158,7 @@ def build(
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
+    from pushes.choices import PICK_OPEN_STATES, PickState
     from pushes.models import Engineer
 
     with connection.cursor() as cursor:
@@ -171,6 +172,10 @@ def build(
         "picks": Pick.objects.count(),
         "pick events": PickEvent.objects.count(),
         "pushes": Push.objects.count(),
+        "shipped picks": Pick.objects.filter(state=PickState.SHIPPED).count(),
+        "open picks now": Pick.objects.filter(
+            branch=branches[-1][0], state__in=PICK_OPEN_STATES
+        ).count(),
     }
     return BenchData(
         sizes=size,

@@ -1,5 +1,6 @@
-"""The benchmark's own database: `releasebot_bench` on the PostgreSQL server DATABASE_URL names
-(never the database it names), or a SQLite file in the run's folder when DATABASE_URL is unset.
+"""The benchmark's own database: `releasebot_bench` (or BENCH_DATABASE_NAME) on the PostgreSQL
+server DATABASE_URL names (never the database it names), or a SQLite file in the run's folder
+when DATABASE_URL is unset.
 
 `database_url()` is decided before Django starts; `database_reset()` drops and creates it
 again (an empty, migrated database for each scale) with Django already running.
@@ -8,9 +9,13 @@ again (an empty, migrated database for each scale) with Django already running.
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
-NAME = "releasebot_bench"
+# BENCH_DATABASE_NAME lets two bench runs share one PostgreSQL server.
+NAME = os.environ.get("BENCH_DATABASE_NAME", "releasebot_bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", NAME):
+    raise SystemExit(f"make bench: BENCH_DATABASE_NAME must be a plain identifier, not {NAME!r}")
 
 
 def database_url(data_dir: str) -> str:

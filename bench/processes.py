@@ -47,6 +47,8 @@ def server_env(**extra: str) -> dict[str, str]:
         "RELEASEBOT_DATA_DIR": str(settings.DATA_DIR),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        # Plain HTTP on loopback, where production has a TLS proxy in front.
+        "SECURE_SSL_REDIRECT": "0",
     }
     env.update(extra)
     return env
