@@ -352,7 +352,7 @@ class RevisionSearchView(RevisionStatusMixin, APIView):
     )
     def get(self, request):
         return self._status(
-            "?" + request.META.get("QUERY_STRING", ""),
+            "query:" + request.META.get("QUERY_STRING", ""),
             lambda: parse(s.RevisionQuerySerializer, query_values(request))["q"],
         )
 
@@ -375,7 +375,9 @@ class RevisionView(RevisionStatusMixin, APIView):
         "when it shipped, and the story in sentences.",
     )
     def get(self, request, rev: str):
-        return self._status(rev, lambda: parse(s.RevisionPathSerializer, {"rev": rev})["rev"])
+        return self._status(
+            "path:" + rev, lambda: parse(s.RevisionPathSerializer, {"rev": rev})["rev"]
+        )
 
 
 @extend_schema_view(

@@ -175,3 +175,12 @@ def test_a_process_trusts_the_generation_it_read_for_fresh_seconds_only(alice, l
     cache.set(statuscache._generation_key(), "changed elsewhere", None)
     time.sleep(statuscache.FRESH * 2)
     assert status(client, rev)[1] > 0
+
+
+def test_an_answer_kept_for_a_query_string_is_not_served_for_a_path_that_spells_it(alice, landed):
+    """Answers are kept by what was asked, exactly; a search and a path never share one."""
+    client = token_client(alice)
+    rev = landed["fix"][:10]
+    assert client.get("/api/revisions/", {"q": rev}).status_code == 200
+    spelled = client.get(f"/api/revisions/%3Fq%3D{rev}/")  # the path "?q=<rev>"
+    assert spelled.status_code == 400, spelled.content
