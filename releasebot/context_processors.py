@@ -19,8 +19,9 @@ def roles(request: HttpRequest) -> dict[str, object]:
     engineer = getattr(user, "engineer", None) if user and user.is_authenticated else None
     return {
         "current_engineer": engineer,
-        "is_release_engineer": bool(engineer and engineer.is_release_engineer)
-        or bool(user and user.is_authenticated and user.is_superuser),
+        # As the views decide: a superuser with no Engineer row is no release engineer (the
+        # Django admin is theirs; the train's actions answer them 403).
+        "is_release_engineer": bool(engineer and engineer.is_release_engineer),
         "inbox_unread": SimpleLazyObject(lambda: _unread(engineer)),
     }
 

@@ -25,6 +25,20 @@ def test_a_wrong_password_gets_a_clear_message(client, alice):
     assert b"do not match" in response.content
 
 
+def test_the_nav_offers_release_engineering_only_to_release_engineers(client, rel, alice):
+    from django.contrib.auth import get_user_model
+
+    admin_only = get_user_model().objects.create_superuser("root", "root@example.com", "root")
+    risk = reverse("risk-dashboard").encode()
+    for user, shown in ((rel.user, True), (alice.user, False), (admin_only, False)):
+        client.force_login(user)
+        page = client.get(reverse("home")).content
+        assert (b'href="' + risk + b'"' in page) is shown, user
+        assert (b"release engineer</span>" in page) is shown, user
+    # The link a superuser with no Engineer row no longer sees: the page refuses them.
+    assert client.get(risk.decode()).status_code == 403
+
+
 @pytest.mark.parametrize(
     "model",
     [m for m in apps.get_models() if m._meta.app_label in {"pushes", "karma"}],
