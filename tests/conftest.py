@@ -20,6 +20,22 @@ def _fast_and_isolated(settings, tmp_path):
     statuscache.forget()  # answers a test before kept in this process (the same shas)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """Worker and server processes that tests start may still be closing their connections
+    when the run ends, and PostgreSQL refuses to drop a database in use: close them first."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def make_engineer(username: str, *, role: str = Role.ENGINEER, **user_fields) -> Engineer:
     user = get_user_model().objects.create_user(
         username=username,
