@@ -1,0 +1,305 @@
+"""How a push's picks get onto its branch, exactly once: a push no run has touched merges in
+few git processes (``_merge_fresh``), a resumed one asks the branch before each pick
+(``_merge_one``); a pick that conflicts or breaks the tests stays off the branch and its
+requestor is told, and each pick is recorded before the branch moves again. The merging phase
+that calls these is ``_merge`` in pushes.services.push_run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from pushes import git
+from pushes.choices import NotificationKind, PickState, TestRunState
+from pushes.models import Pick, PickEvent, Push, ReleaseBranch, TestRun
+from pushes.services.notifications import notify
+from pushes.services.picks import karma_suggest, pick_transition
+from pushes.statuscache import status_changed
+
+LOG_LIMIT = 100_000  # characters of a test log kept in the database: the end
+
+
+def _resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
+    """Whether an earlier run of this push got anywhere: a pick of it on the branch (every
+    pick Releasebot makes carries its `-x` trailer), recorded, or under test."""
+    if any(pick.sha in carried for pick in picks):
+        return True
+    done = (PickState.PICKED, PickState.CONFLICT, PickState.TESTS_FAILED)
+    return push.picks.filter(state__in=done).exists() or push.test_runs.exists()
+
+
+CHUNK = 20  # picks one git process applies in turn, when no tests run between them
+
+
+def _merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
+    """Merge the picks of a push no run has touched, in few git processes.
+
+    Exactly once without a search per pick: the branch is where this run found it and carries
+    none of these picks (`_resuming`), so a clean cherry-pick is a pick not yet there, and a
+    pick that comes out empty or conflicting gets the full search of `_merge_one`, which names
+    where it already is. git cherry-picks a chunk of picks at a time in the worktree (one pick
+    when tests run after each); then, as before, the branch moves by compare-and-swap to each
+    pick's commit in turn and each pick is recorded before the branch moves again, while git
+    already picks the next chunk. A branch moved under the run hands the rest to `_merge_one`.
+    """
+    branch = push.branch
+    testing = bool(branch.repository.test_command)
+    try:
+        parents = git.commit_parents(path, [pick.sha for pick in picks])
+    except git.GitError:  # a revision git does not know: each pick's own search says which
+        parents = {}
+    queue, size = list(picks), 1 if testing else CHUNK
+    tip = head  # the worktree's HEAD, where the next chunk starts
+    running: tuple[list[Pick], git.PendingPicks] | None = None
+    try:
+        with git.branch_mover(path, branch.name) as move:
+            while queue or running:
+                if running is None:
+                    if _maybe_on_branch(queue[0], branch, parents):
+                        head = tip = _merge_careful(push, queue.pop(0), tree, path)
+                        continue
+                    running = _start(tree, queue, branch, parents, tip, size)
+                chunk, pending = running
+                running = None
+                done = pending.result()
+                applied = list(zip(chunk, done.commits, strict=False))
+                failed = chunk[len(applied) :] if done.stopped else []
+                if testing and applied:
+                    test = _test(push, applied[0][0], tree)
+                    if test.state != TestRunState.PASSED:
+                        tree.reset_hard(head)
+                        _tests_failed(push, applied[0][0], test)
+                        continue
+                tip = applied[-1][1] if applied and not failed else tip
+                if queue and not failed and not _maybe_on_branch(queue[0], branch, parents):
+                    running = _start(tree, queue, branch, parents, tip, size)  # git goes on
+                for n, (pick, commit) in enumerate(applied):
+                    move.send(commit, head)
+                    if not (_moved(move) and _picked(pick, commit)):
+                        # The branch moved under the run, or the pick left CONFIRMED under
+                        # it: from here on the branch is asked before each pick.
+                        rest = [p for p, _ in applied[n:]] + failed + (running or ([], 0))[0]
+                        if running:
+                            running[1].cancel()
+                            running = None
+                        for later in rest + queue:
+                            _merge_careful(push, later, tree, path)
+                        return
+                    head = commit
+                if failed:  # empty or conflicting: it may be on the branch already
+                    head = tip = _merge_careful(push, failed[0], tree, path)
+                    queue[:0] = failed[1:]
+    finally:
+        if running:
+            running[1].cancel()
+
+
+def _start(
+    tree: git.Worktree,
+    queue: list[Pick],
+    branch: ReleaseBranch,
+    parents: dict,
+    tip: str,
+    size: int,
+) -> tuple[list[Pick], git.PendingPicks]:
+    """Take up to `size` picks off the queue (as far as none may be on the branch already)
+    and start git on them in the worktree."""
+    chunk = [queue.pop(0)]
+    while queue and len(chunk) < size and not _maybe_on_branch(queue[0], branch, parents):
+        chunk.append(queue.pop(0))
+    merges = any(len(parents[pick.sha]) > 1 for pick in chunk)
+    shas = [pick.sha for pick in chunk]
+    return chunk, git.worktree_picks_start(tree, shas, start=tip, merges=merges)
+
+
+def _moved(move: git.BranchMover) -> bool:
+    """Whether the move sent went through; False when the branch was not where it was."""
+    try:
+        move.confirm()
+    except git.BranchMoved:
+        return False
+    return True
+
+
+def _merge_careful(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> str:
+    """One pick through `_merge_one`; returns where the branch is now, the worktree there."""
+    _merge_one(push, pick, tree, path)
+    head = git.branch_head(path, push.branch.name)
+    if head is None:
+        raise git.GitError(f"no such branch: {push.branch.name}")
+    return head
+
+
+def _maybe_on_branch(pick: Pick, branch: ReleaseBranch, parents: dict) -> bool:
+    """A pick the branch may hold without a trailer: a revision from before the cut (asked
+    for by sha when the index did not know it), or one git does not know as given."""
+    if pick.sha not in parents:
+        return True
+    position, base = pick.trunk_position, branch.base_position
+    return position is None or base is None or position <= base
+
+
+def _picked(pick: Pick, sha: str) -> bool:
+    """Record a pick the branch now carries: CONFIRMED -> PICKED with its commit and event,
+    what `pick_transition` writes, as one conditional update. False if the pick is no longer
+    confirmed (withdrawn under the run, say): then nothing is written."""
+    now = timezone.now()
+    reason = f"Cherry-picked as {sha[:10]}."
+    if connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
+        "server_side_binding"
+    ):
+        # One round trip rather than four (BEGIN, UPDATE, INSERT, COMMIT): on a busy machine
+        # each waits for the server to be scheduled. Two statements in one simple query run
+        # as one transaction; the insert finds the pick only if this update moved it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _PICKED_SQL,
+                [PickState.PICKED, sha, now, pick.pk, PickState.CONFIRMED,
+                 now, PickState.CONFIRMED, PickState.PICKED, reason,
+                 pick.pk, PickState.PICKED, sha, now],
+            )  # fmt: skip
+            cursor.nextset()
+            recorded = bool(cursor.fetchall())
+        if recorded:
+            status_changed()  # raw SQL: no queryset tells the status cache
+        return recorded
+    with transaction.atomic():
+        moved = Pick.objects.filter(pk=pick.pk, state=PickState.CONFIRMED).update(
+            state=PickState.PICKED, result_sha=sha, updated_at=now
+        )
+        if moved:
+            PickEvent.objects.create(
+                pick_id=pick.pk,
+                at=now,
+                from_state=PickState.CONFIRMED,
+                to_state=PickState.PICKED,
+                reason=reason,
+            )
+    return bool(moved)
+
+
+_PICKED_SQL = f"""
+UPDATE "{Pick._meta.db_table}" SET "state" = %s, "result_sha" = %s, "updated_at" = %s
+WHERE "id" = %s AND "state" = %s;
+INSERT INTO "{PickEvent._meta.db_table}" ("pick_id", "actor_id", "at", "from_state", "to_state",
+    "reason")
+SELECT "id", NULL, %s, %s, %s, %s FROM "{Pick._meta.db_table}"
+WHERE "id" = %s AND "state" = %s AND "result_sha" = %s AND "updated_at" = %s
+RETURNING "pick_id"
+""".strip()
+
+
+def _merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
+    branch = push.branch
+    head = git.branch_head(path, branch.name)
+    if tree.head() != head:
+        tree.reset_hard(head)
+    found = git.find_in_branch(path, pick.sha, branch.name, branch.base_sha)
+    if found:  # a run before the crash applied it: record it, never apply it again
+        pick_transition(
+            pick_id=pick.pk,
+            to=PickState.PICKED,
+            actor=None,
+            reason=f"Found on the branch as {found.sha[:10]} ({found.how}).",
+            result_sha=found.sha,
+        )
+        return
+    result = tree.cherry_pick(pick.sha)
+    if result.already_applied:
+        pick_transition(
+            pick_id=pick.pk,
+            to=PickState.PICKED,
+            actor=None,
+            reason="The change was already on the branch (the pick was empty).",
+            result_sha=head,
+        )
+        return
+    if not result.applied:
+        _conflict(push, pick, result.conflict_files)
+        return
+    if branch.repository.test_command:
+        run = _test(push, pick, tree)
+        if run.state != TestRunState.PASSED:
+            tree.reset_hard(head)
+            _tests_failed(push, pick, run)
+            return
+    git.branch_advance(path, branch.name, result.sha, head)
+    pick_transition(
+        pick_id=pick.pk,
+        to=PickState.PICKED,
+        actor=None,
+        reason=f"Cherry-picked as {result.sha[:10]}.",
+        result_sha=result.sha,
+    )
+
+
+def _conflict(push: Push, pick: Pick, files: tuple[str, ...]) -> None:
+    listed = ", ".join(files) or "(git named no file)"
+    with transaction.atomic():
+        pick_transition(
+            pick_id=pick.pk,
+            to=PickState.CONFLICT,
+            actor=None,
+            reason=f"Did not apply on {push.branch.name}: conflicts in {listed}.",
+            conflict_files=list(files),
+        )
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.CONFLICT,
+            text=(
+                f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) did not apply on "
+                f"{push.branch.name}: conflicts in {listed}. The branch is untouched. Next step: "
+                f"prepare a change for {push.branch.name} (or pick its prerequisites first) "
+                "and request that."
+            ),
+            pick=pick,
+            push=push,
+        )
+
+
+def _tests_failed(push: Push, pick: Pick, run: TestRun) -> None:
+    with transaction.atomic():
+        pick_transition(
+            pick_id=pick.pk,
+            to=PickState.TESTS_FAILED,
+            actor=None,
+            reason=f"Tests {run.get_state_display().lower()} (test run #{run.pk}); taken back off.",
+        )
+        notify(
+            engineer=pick.requestor,
+            kind=NotificationKind.TESTS_FAILED,
+            text=(
+                f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) broke the tests on "
+                f"{push.branch.name} (test run #{run.pk}) and was taken back off. The branch is "
+                "as it was before it."
+            ),
+            pick=pick,
+            push=push,
+        )
+        karma_suggest(pick=pick, what=f"broke the tests on {push.branch.name} (run #{run.pk})")
+
+
+def _test(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
+    repository = push.branch.repository
+    run = TestRun.objects.create(
+        push=push, pick=pick, command=repository.test_command, started_at=timezone.now()
+    )
+    try:
+        result = tree.run(repository.test_command, timeout=repository.test_timeout_seconds)
+    except ValueError as error:  # an unparsable command line
+        state, code, output = TestRunState.ERROR, None, f"Cannot run the test command: {error}"
+    else:
+        code, output = result.exit_code, result.output
+        if result.timed_out:
+            state = TestRunState.TIMED_OUT
+            output += f"\n[timed out after {repository.test_timeout_seconds} s]"
+        else:
+            state = TestRunState.PASSED if code == 0 else TestRunState.FAILED
+    TestRun.objects.filter(pk=run.pk).update(
+        state=state, exit_code=code, log=output[-LOG_LIMIT:], finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
