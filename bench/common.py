@@ -61,3 +61,32 @@ def machine() -> dict[str, str]:
         "platform": platform.platform(),
         "git": git,
     }
+
+
+def branch_with_push(data, name: str, *, state: str, due_in_minutes: int):
+    """A release branch row of its own at the bench branch's base, and one push on it in
+    `state`, due `due_in_minutes` from now (negative: due already). Returns the push."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from pushes.choices import BranchState
+    from pushes.models import Push, ReleaseBranch
+
+    source = data.branch
+    branch = ReleaseBranch.objects.create(
+        repository=data.repository,
+        name=name,
+        cut_at=source.cut_at,
+        base_sha=source.base_sha,
+        base_position=source.base_position,
+        state=BranchState.SHIPPED,
+    )
+    now = timezone.now()
+    return Push.objects.create(
+        branch=branch,
+        day=now.date(),
+        number=1,
+        state=state,
+        scheduled_at=now + dt.timedelta(minutes=due_in_minutes),
+    )

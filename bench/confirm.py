@@ -9,11 +9,10 @@ commit. Timed: from the call to the last `chat.postMessage` the stand-in receive
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
-from bench.common import Row, median_p95
+from bench.common import Row, branch_with_push, median_p95
 
 BUDGET_S = 5.0
 
@@ -91,28 +90,15 @@ def _measure(push, requestors: int, times: list[float], lock) -> tuple[float, fl
 
 def _push(data, requestors: int, n: int):
     """A push of `requestors` approved picks, each by another engineer (all linked to Slack)."""
-    from django.utils import timezone
 
-    from pushes.choices import BranchState, PickState, PushState
-    from pushes.models import Engineer, Pick, Push, ReleaseBranch, TrunkCommit
+    from pushes.choices import PickState, PushState
+    from pushes.models import Engineer, Pick, TrunkCommit
 
     source = data.branch
-    branch = ReleaseBranch.objects.create(
-        repository=data.repository,
-        name=f"release/bench-confirm-{n}",
-        cut_at=source.cut_at,
-        base_sha=source.base_sha,
-        base_position=source.base_position,
-        state=BranchState.SHIPPED,
+    push = branch_with_push(
+        data, f"release/bench-confirm-{n}", state=PushState.SCHEDULED, due_in_minutes=30
     )
-    now = timezone.now()
-    push = Push.objects.create(
-        branch=branch,
-        day=now.date(),
-        number=1,
-        state=PushState.SCHEDULED,
-        scheduled_at=now + dt.timedelta(minutes=30),
-    )
+    branch = push.branch
     commits = TrunkCommit.objects.filter(
         repository=data.repository, position__gt=source.base_position
     ).order_by("position")[:requestors]

@@ -12,7 +12,6 @@ baseline is only the loop, in a plain clone of the remote checked out at the sam
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import importlib
 import os
 import shutil
@@ -21,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, median_p95
+from bench.common import Row, branch_with_push, median_p95
 
 BUDGET_RATIO = 1.25
 LOOP = 'for c in "$@"; do git cherry-pick -x "$c" >/dev/null || exit 1; done'
@@ -164,32 +163,16 @@ def _timed_push(push, *, profile: Path | None = None) -> tuple[float, float]:
 
 def _push(data, shas: list[str], n: int | str):
     """A branch of its own at the current branch's base, and a push of `shas`, confirmed."""
-    from django.utils import timezone
 
     from pushes import git
-    from pushes.choices import BranchState, PickState, PushState
-    from pushes.models import Engineer, Pick, Push, ReleaseBranch, TrunkCommit
+    from pushes.choices import PickState, PushState
+    from pushes.models import Engineer, Pick, TrunkCommit
     from pushes.services import clone_path
 
-    source = data.branch
     name = f"release/bench-push-{n}"
-    git.branch_create(clone_path(data.repository), name, source.base_sha)
-    branch = ReleaseBranch.objects.create(
-        repository=data.repository,
-        name=name,
-        cut_at=source.cut_at,
-        base_sha=source.base_sha,
-        base_position=source.base_position,
-        state=BranchState.SHIPPED,
-    )
-    now = timezone.now()
-    push = Push.objects.create(
-        branch=branch,
-        day=now.date(),
-        number=1,
-        state=PushState.CONFIRMING,
-        scheduled_at=now - dt.timedelta(minutes=1),
-    )
+    git.branch_create(clone_path(data.repository), name, data.branch.base_sha)
+    push = branch_with_push(data, name, state=PushState.CONFIRMING, due_in_minutes=-1)
+    branch = push.branch
     commits = {
         c.sha: c for c in TrunkCommit.objects.filter(repository=data.repository, sha__in=shas)
     }
@@ -207,7 +190,7 @@ def _push(data, shas: list[str], n: int | str):
                 requestor_id=people[i % len(people)],
                 reason="Bench",
                 state=PickState.CONFIRMED,
-                confirmed_at=now,
+                confirmed_at=push.scheduled_at,
             )
             for i, sha in enumerate(shas)
         ]
