@@ -22,28 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-only-secret-key-never-used-outside-make-bench-0123456789"
 
 
-def database_url() -> str:
-    """A DATABASE_URL for another process to reach the database this process uses."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = db.get("HOST") or "127.0.0.1"
-    return f"postgres://{auth}{host}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 def server_env(**extra: str) -> dict[str, str]:
     from django.conf import settings
+
+    from tests.workers import test_database_url
 
     env = {
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": SECRET,
-        "DATABASE_URL": database_url(),
+        # The same URL the tests give their worker processes (tests/workers.py).
+        "DATABASE_URL": test_database_url(),
         "RELEASEBOT_DATA_DIR": str(settings.DATA_DIR),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
