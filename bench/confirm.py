@@ -40,7 +40,7 @@ def run(data, *, requestors: int | None = None, samples: int = 3) -> tuple[list[
     stub.answer = answer_timed  # type: ignore[method-assign]
     broker = "Redis" if settings.CELERY_BROKER_URL.startswith("redis") else "file broker"
     slack = {"SLACK_BOT_TOKEN": TOKEN}
-    notifiers = ["releasebot.chat.notifier.SlackNotifier"]
+    notifiers = ["chat.notifier.SlackNotifier"]
     totals, opens = [], []
     with stub:
         slack["SLACK_API_URL"] = stub.api_url

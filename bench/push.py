@@ -75,7 +75,7 @@ def run(data, *, samples: int = 3, profile: Path | None = None) -> tuple[list[Ro
 
 def run_resumed(data, loop_s: float) -> list[Row]:
     """One push of the same picks resumed after a crash that left its first pick on the
-    branch: every pick is searched for on the branch before it is picked (`_merge_one`), the
+    branch: every pick is searched for on the branch before it is picked (`merge_one`), the
     path every run took before the fresh-run path was added."""
     from django.utils import timezone
 

@@ -293,12 +293,12 @@ PUSH = [
     "pick. Fixed then, in `pushes/services/push_merge.py` and `pushes/git/`: the exactly-once "
     "search runs only when a push resumes (`_merge` reads the branch's `-x` trailers once; a "
     "pick of this push among them, or one recorded or under test, sends the run down the "
-    "per-pick path, `_merge_one`, unchanged); a pick that comes out empty or conflicting, or "
+    "per-pick path, `merge_one`, unchanged); a pick that comes out empty or conflicting, or "
     "names a revision from before the cut, still gets the full search; the branch moves by "
     "compare-and-swap through one long-lived `git update-ref --stdin` (`git.branch_mover`); "
-    "CONFIRMED to PICKED and its event are one conditional statement (`_picked`), written "
-    "while git already works on the next pick, and the branch never moves past a pick that is "
-    "not recorded, so a crash leaves what it always left.",
+    "CONFIRMED to PICKED and its event are one conditional statement "
+    "(`pick_record_picked`), written while git already works on the next pick, and the branch "
+    "never moves past a pick that is not recorded, so a crash leaves what it always left.",
     "",
     "That gave the 1.33x of the before column: one `git cherry-pick` process a pick, as the "
     "loop, plus the record. Second round: with no test command to run between picks, git "

@@ -41,9 +41,9 @@ def run(data, *, repeats: int = 300) -> list[Row]:
     from django.test import Client
     from django.test.utils import override_settings
 
+    from chat.commands import answer
     from pushes import selectors
     from pushes.services import clone_path
-    from releasebot.chat.commands import run_command
 
     asked = revisions(data)
 
@@ -70,7 +70,7 @@ def run(data, *, repeats: int = 300) -> list[Row]:
         assert response.status_code == 200, (response.status_code, response.content[:300])
 
     def bot() -> None:
-        reply = run_command(f"status {next(queries)}", engineer=data.engineer)
+        reply = answer(f"status {next(queries)}", engineer=data.engineer)
         assert not reply.refused, reply.text
 
     def uncached(fn):

@@ -64,6 +64,8 @@ PUSH_RUNNING_STATES = (
     PushState.DEPLOYING,
 )
 PUSH_FINISHED_STATES = (PushState.DONE, PushState.FAILED, PushState.SKIPPED)
+# Not started yet: a pick asked for now can still make one of these.
+PUSH_UPCOMING_STATES = (PushState.SCHEDULED, PushState.CONFIRMING)
 
 
 class PickState(models.TextChoices):
@@ -82,21 +84,46 @@ class PickState(models.TextChoices):
     REVERTED = "reverted", "Reverted"
 
 
-# Picks that still hold their revision on their branch: a second request for the same revision
-# and branch is refused while one of these exists.
-PICK_ACTIVE_STATES = (
+# Named sets of pick states. Each is written out in full: none is sliced from another, so
+# reordering a tuple never changes what a set means.
+
+# Picks still on their way out: what a dashboard of the current train shows.
+PICK_OPEN_STATES = (
     PickState.REQUESTED,
     PickState.APPROVED,
     PickState.AWAITING_CONFIRMATION,
     PickState.CONFIRMED,
     PickState.DEFERRED,
     PickState.PICKED,
-    PickState.SHIPPED,
 )
-# Picks still on their way out: what a dashboard of the current train shows.
-PICK_OPEN_STATES = PICK_ACTIVE_STATES[:-1]
+# Picks that hold their revision on their branch, or are on their way to: a second request for
+# the same revision and branch is refused while one of these exists.
+PICK_ACTIVE_STATES = (*PICK_OPEN_STATES, PickState.SHIPPED)
 # Open picks not yet on their branch.
-PICK_WAITING_STATES = PICK_OPEN_STATES[:-1]
+PICK_WAITING_STATES = (
+    PickState.REQUESTED,
+    PickState.APPROVED,
+    PickState.AWAITING_CONFIRMATION,
+    PickState.CONFIRMED,
+    PickState.DEFERRED,
+)
+# Approved for a push and not confirmed yet: asked when the push's confirmations open, rolled
+# to the next push when it starts without their answer.
+PICK_UNCONFIRMED_STATES = (
+    PickState.APPROVED,
+    PickState.AWAITING_CONFIRMATION,
+    PickState.DEFERRED,
+)
+# Stopped on the way and waiting for their requestor to do something (a branch-specific change).
+PICK_NEEDS_REQUESTOR_STATES = (PickState.CONFLICT, PickState.TESTS_FAILED)
+# Picks a push's merge has dealt with, whatever came of them.
+PICK_MERGED_STATES = (
+    PickState.PICKED,
+    PickState.SHIPPED,
+    PickState.REVERTED,
+    PickState.CONFLICT,
+    PickState.TESTS_FAILED,
+)
 
 # Every legal move of a pick. Anything else is refused with IllegalTransition. Any open pick
 # can expire: rolled too often, or its branch closed under it by the next cut.

@@ -7,6 +7,7 @@ from django import forms
 from pushes import selectors
 from pushes.choices import BranchState
 from pushes.models import Engineer, ReleaseBranch
+from pushes.services.picks import NO_REASON
 
 REASON_MAX = 2000
 NUL_MESSAGE = "Remove the invisible NUL character (\\0) from this field: it cannot be stored."
@@ -48,7 +49,7 @@ class PickRequestForm(forms.Form):
         ),
         help_text="Why it cannot wait for the next weekly train. Release engineering reads this.",
         error_messages={
-            "required": "Say why this pick cannot wait for the next train.",
+            "required": NO_REASON,
             "max_length": (
                 "Keep the reason under %(limit_value)d characters (it has %(show_value)d): "
                 "link to a document for the long story."

@@ -2,44 +2,55 @@ from __future__ import annotations
 
 from django.urls import path
 
-from pushes import actions, views
-from pushes.views import dashboard as dashboard_views
-from pushes.views import karma as karma_views
-from pushes.views import risk as risk_views
+from pushes.moves import Channel, Target, moves_of
+from pushes.views import dashboard, engineers, pages, risk
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("repositories/<slug:slug>/", views.repository, name="repository"),
-    path("branches/<int:pk>/", views.branch, name="branch"),
-    path("branches/<int:pk>/push-now/", views.branch_push_now, name="branch-push-now"),
-    path("pushes/<int:pk>/", views.push, name="push"),
-    path("pushes/<int:pk>/picks/", views.push_picks, name="push-picks"),
-    path("pushes/<int:pk>/run/", views.push_run, name="push-run"),
-    path("picks/new/", views.pick_new, name="pick-new"),
-    path("picks/<int:pk>/", views.pick, name="pick"),
-    path("engineers/<str:username>/", views.engineer, name="engineer"),
-    path("inbox/", views.inbox, name="inbox"),
-    path("r/", views.revision_search, name="revision-search"),
-    path("r/<str:rev>/", views.revision, name="revision"),
+    path("", pages.home, name="home"),
+    path("repositories/<slug:slug>/", pages.repository, name="repository"),
+    path("branches/<int:pk>/", pages.branch, name="branch"),
+    path("pushes/<int:pk>/", pages.push, name="push"),
+    path("pushes/<int:pk>/picks/", pages.push_picks, name="push-picks"),
+    path("picks/new/", pages.pick_new, name="pick-new"),
+    path("picks/<int:pk>/", pages.pick, name="pick"),
+    path("engineers/<str:username>/", engineers.engineer_page, name="engineer"),
+    path("inbox/", pages.inbox, name="inbox"),
+    path("r/", pages.revision_search, name="revision-search"),
+    path("r/<str:rev>/", pages.revision, name="revision"),
 ]
-# One URL per move of a pick, /picks/<id>/<action>/, named pick-<action>.
+# One URL per move a page offers, from the moves registry: /picks/<id>/approve/ named
+# pick-approve, /pushes/<id>/run/ (push-run), /branches/<id>/push-now/ (branch-push-now),
+# /engineers/<name>/unlike/ (engineer-unlike).
+_MOVE_PAGES = {
+    Target.PICK: ("picks", pages.pick_move),
+    Target.PUSH: ("pushes", pages.push_move),
+    Target.BRANCH: ("branches", pages.push_move),
+}
 urlpatterns += [
-    path(f"picks/<int:pk>/{action}/", views.pick_act, {"action": action}, name=f"pick-{action}")
-    for action in actions.PICK_ACTIONS
+    path(f"{prefix}/<int:pk>/{move.slug}/", view, {"move": move.name}, name=move.url_name)
+    for target, (prefix, view) in _MOVE_PAGES.items()
+    for move in moves_of(target, Channel.PAGE)
 ]
-# The release engineer's risk dashboard (htmx partials under it) and the engineer page's karma.
 urlpatterns += [
-    path("dashboard/risk/", risk_views.dashboard, name="risk-dashboard"),
-    path("dashboard/risk/table/", risk_views.table, name="risk-table"),
-    path("dashboard/risk/approve/", risk_views.bulk_approve, name="risk-bulk-approve"),
-    path("dashboard/risk/picks/<int:pk>/", risk_views.pick_act, name="risk-pick-act"),
-    path("engineers/<str:username>/unlike/", karma_views.unlike, name="engineer-unlike"),
-    path("engineers/<str:username>/restore/", karma_views.restore, name="engineer-restore"),
+    path(
+        f"engineers/<str:username>/{move.slug}/",
+        engineers.karma_change,
+        {"move": move.name},
+        name=move.url_name,
+    )
+    for move in moves_of(Target.ENGINEER, Channel.PAGE)
+]
+# The release engineer's risk dashboard, with htmx partials under it.
+urlpatterns += [
+    path("dashboard/risk/", risk.dashboard, name="risk-dashboard"),
+    path("dashboard/risk/table/", risk.table, name="risk-table"),
+    path("dashboard/risk/approve/", risk.bulk_approve, name="risk-bulk-approve"),
+    path("dashboard/risk/picks/<int:pk>/", risk.pick_act, name="risk-pick-act"),
 ]
 # The push dashboard (its timelines polled as a partial) and the test console.
 urlpatterns += [
-    path("dashboard/pushes/", dashboard_views.pushes_dashboard, name="pushes-dashboard"),
-    path("dashboard/pushes/live/", dashboard_views.pushes_dashboard_live, name="pushes-live"),
-    path("tests/", dashboard_views.test_runs, name="test-runs"),
-    path("tests/<int:pk>/", dashboard_views.test_run, name="test-run"),
+    path("dashboard/pushes/", dashboard.pushes_dashboard, name="pushes-dashboard"),
+    path("dashboard/pushes/live/", dashboard.pushes_dashboard_live, name="pushes-live"),
+    path("tests/", dashboard.test_runs, name="test-runs"),
+    path("tests/<int:pk>/", dashboard.test_run, name="test-run"),
 ]

@@ -12,7 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from releasebot.env import env_bool, env_int, env_list, env_str
+from common.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("RELEASEBOT_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -42,8 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally: the docs work offline
     "django_htmx",
-    "releasebot",
-    "releasebot.chat",
+    "common",
+    "chat",
     "pushes",
     "karma",
 ]
@@ -116,7 +116,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"  # built into the image, not kept on the data volume
-STATICFILES_DIRS = [BASE_DIR / "releasebot" / "static"]
 
 # --- HTTPS: on by default without DEBUG ---
 # Production sits behind a proxy that ends TLS and sets X-Forwarded-Proto. Without DEBUG,
@@ -140,9 +139,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "releasebot.api.Pagination",  # refuses limit=x, offset=-1
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",  # refuses limit=x, offset=-1
     # Refusals from the domain and DRF's validation errors share one error shape.
-    "EXCEPTION_HANDLER": "releasebot.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -228,9 +227,7 @@ SLACK_APP_TOKEN = env_str("SLACK_APP_TOKEN")
 SLACK_API_URL = env_str("SLACK_API_URL", "https://slack.com/api/")
 # Chat notifiers (dotted paths of classes with deliver/announce/answered): Slack when a bot token
 # is set. The web inbox works either way.
-RELEASEBOT_NOTIFIERS: list[str] = (
-    ["releasebot.chat.notifier.SlackNotifier"] if SLACK_BOT_TOKEN else []
-)
+RELEASEBOT_NOTIFIERS: list[str] = ["chat.notifier.SlackNotifier"] if SLACK_BOT_TOKEN else []
 
 LOGGING = {
     "version": 1,

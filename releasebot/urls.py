@@ -24,6 +24,6 @@ urlpatterns = [
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/karma/", include("karma.api.urls")),  # before pushes' catch-all under api/
     path("api/", include("pushes.api.urls")),
-    path("", include("releasebot.chat.urls")),
+    path("", include("chat.urls")),
     path("", include("pushes.urls")),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from releasebot.env import env_bool, env_int, env_list
+from common.env import env_bool, env_int, env_list
 
 
 def test_env_bool_reads_common_spellings(monkeypatch):

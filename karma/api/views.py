@@ -16,25 +16,23 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from common.errors import NotFound
+from common.permissions import ENGINEERS
+from common.serializers import error_responses
 from karma.api import serializers as s
-from karma.api.permissions import ENGINEERS, KARMA_CHANGERS, karma_change_as
+from karma.api.permissions import KARMA_CHANGERS
 from karma.models import MAX_STARS
 from karma.selectors import karma_history, karma_may_request
-from releasebot.errors import NotFound
+from karma.services import karma_change
 
-_ERRORS = {
-    400: "Refused: the request or the domain said no (see `error`).",
-    401: "Not logged in: send `Authorization: Token <key>` or a session cookie.",
-    403: "Not allowed: not an engineer, or (unlike/restore) not a release engineer.",
-    404: "No such engineer.",
+KARMA_ERRORS = {
+    "d403": "Not allowed: not an engineer, or (unlike/restore) not a release engineer.",
+    "d404": "No such engineer.",
 }
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(s.KarmaErrorSerializer, description=_ERRORS[code])
-        for code in sorted({401, 403, *codes})
-    }
+    return error_responses(*codes, **KARMA_ERRORS)
 
 
 USERNAME = OpenApiParameter(
@@ -117,7 +115,7 @@ class _KarmaChangeView(APIView):
         params = self.input_class(data=request.data)
         params.is_valid(raise_exception=True)
         change = params.validated_data
-        karma_change_as(request.user, target_id=user.pk, change=self.change, **change)
+        karma_change(actor=request.user, user_id=user.pk, change=self.change, **change)
         return Response(_detail(user))
 
 

@@ -8,14 +8,20 @@ Output serializers are read-only and follow only relations the views select or p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import models
-from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.serializers import (
+    EmptySerializer,
+    EnumField,
+    InputSerializer,
+    PatternField,
+    StrictFieldsMixin,
+)
 from karma.selectors import karma_stars, karma_stars_many
 from pushes import selectors
 from pushes.choices import (
@@ -40,7 +46,8 @@ from pushes.models import (
     Repository,
     TestRun,
 )
-from releasebot.api import document_input, refuse_wrong_json_types
+from pushes.moves import Move, Reason
+from pushes.services.picks import NO_REASON
 
 # Ids and id filters stop at the largest a database row has (a signed 64-bit integer): SQLite
 # cannot even compare a larger one, and PostgreSQL refuses it.
@@ -50,92 +57,6 @@ REVISION = r"^\s*([0-9a-fA-F]{7,40}|https?://[^\x00]*|[Dd#]?[0-9]{1,9})\s*$"
 SHA = r"^\s*[0-9a-fA-F]{7,40}\s*$"
 
 # --- building blocks ----------------------------------------------------------------------
-
-
-class EnumField(serializers.ChoiceField):
-    """A choice of one of our `choices` classes, shown in the schema as a named enum.
-
-    Named after the class (PickState, PushState, ...) so that `state` of a pick and `state` of a
-    push are distinct enums in the schema, and the same enum wherever it appears.
-    """
-
-    def __init__(self, enum: type[models.Choices], **kwargs: object) -> None:
-        self.enum = enum
-        super().__init__(choices=enum.choices, **kwargs)
-
-    def to_representation(self, value: object) -> object:
-        if value in ("", None):
-            return None if self.allow_null else value
-        return super().to_representation(value)
-
-
-class EnumFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = EnumField
-    match_subclasses = True
-
-    def get_name(self) -> str:
-        return self.target.enum.__name__
-
-    def map_serializer_field(self, auto_schema, direction):
-        enum = self.target.enum
-        return {
-            "type": "integer" if issubclass(enum, models.IntegerChoices) else "string",
-            "enum": list(enum.values),
-            "description": "\n".join(f"* `{value}` - {label}" for value, label in enum.choices),
-        }
-
-
-class StrictFieldsMixin:
-    """Refuse fields the serializer does not know, naming them, instead of ignoring them, and
-    JSON values of the wrong type (a number for a text field)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            known = [name for name, field in self.fields.items() if not field.read_only]
-            unknown = sorted(str(key) for key in data if key not in known)
-            if unknown:
-                takes = f"takes {', '.join(known)}" if known else "takes no fields"
-                raise serializers.ValidationError(
-                    {name: [f"Unknown field: this request {takes}."] for name in unknown}
-                )
-            refuse_wrong_json_types(self, data)
-        return super().to_internal_value(data)
-
-
-class InputSerializer(serializers.Serializer):
-    """Reads a request's body or query string; see InputSchema for how the schema shows it."""
-
-
-class InputSchema(OpenApiSerializerExtension):
-    """Inputs in the schema as they are validated, so a client can tell a well-formed request
-    from one that is refused: no NUL and no whitespace-only text where it is refused, and no
-    unknown fields in a strict body."""
-
-    target_class = InputSerializer
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        return document_input(
-            self.target, schema, strict=isinstance(self.target, StrictFieldsMixin)
-        )
-
-
-class PatternField(serializers.CharField):
-    """Text the schema describes with a pattern; the service or selector it goes to refuses
-    anything else in its own words (bad-revision), so the field itself does not."""
-
-    def __init__(self, *, pattern: str, **kwargs: object) -> None:
-        self.pattern = pattern
-        super().__init__(**kwargs)
-
-
-class PatternFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = PatternField
-
-    def map_serializer_field(self, auto_schema, direction):
-        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        return {**schema, "pattern": self.target.pattern}
 
 
 class LocalTimeField(serializers.TimeField):
@@ -153,16 +74,6 @@ class LocalTimeFieldSchema(OpenApiSerializerFieldExtension):
             "example": "18:00:00",
             "readOnly": True,
         }
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every refusal: a stable code for machines and a sentence for people."""
-
-    error = serializers.CharField(help_text='A stable code, e.g. "illegal-transition".')
-    message = serializers.CharField(help_text="What went wrong and what to do, in a sentence.")
-    details = serializers.JSONField(
-        required=False, help_text="More about it (e.g. the field errors, or the candidates)."
-    )
 
 
 class PageUrlMixin(serializers.Serializer):
@@ -189,25 +100,26 @@ def _without_credentials(url: str) -> str:
 # --- input --------------------------------------------------------------------------------
 
 
-class EmptySerializer(StrictFieldsMixin, InputSerializer):
-    """A request that takes no fields."""
-
-
 class ReasonSerializer(StrictFieldsMixin, InputSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=2000, help_text="Why, for the pick's history."
     )
 
 
-class RejectSerializer(StrictFieldsMixin, InputSerializer):
+def move_input(move: Move) -> type[serializers.Serializer]:
+    """What a move's endpoint reads: nothing, an optional reason, or a reason it refuses to go
+    without, in the move's own words (named after the move: Reject in the schema)."""
+    if move.reason == Reason.NONE:
+        return EmptySerializer
+    if move.reason == Reason.OPTIONAL:
+        return ReasonSerializer
     reason = serializers.CharField(
         max_length=2000,
-        help_text="Why the pick is rejected: the requestor reads it.",
-        error_messages={
-            "required": "Say why the pick is rejected: the requestor will read it.",
-            "blank": "Say why the pick is rejected: the requestor will read it.",
-        },
+        help_text=move.reason_hint,
+        error_messages={"required": move.reason_hint, "blank": move.reason_hint},
     )
+    name = f"{move.name.title().replace('_', '')}Serializer"
+    return type(name, (StrictFieldsMixin, InputSerializer), {"reason": reason})
 
 
 class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
@@ -221,8 +133,8 @@ class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
         max_length=2000,
         help_text="Why this cannot wait for the next train.",
         error_messages={
-            "required": "Say why this pick cannot wait for the next train.",
-            "blank": "Say why this pick cannot wait for the next train.",
+            "required": NO_REASON,
+            "blank": NO_REASON,
         },
     )
     branch = serializers.CharField(

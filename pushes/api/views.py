@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve, reverse
@@ -26,9 +25,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from common.errors import NotFound
+from common.permissions import ENGINEERS
+from common.serializers import EmptySerializer, error_responses
 from pushes import selectors, services
 from pushes.api import serializers as s
-from pushes.api.permissions import ENGINEERS, RELEASE_ENGINEERS
 from pushes.models import (
     Notification,
     Pick,
@@ -38,24 +39,13 @@ from pushes.models import (
     Repository,
     TestRun,
 )
+from pushes.moves import Channel, Move, Target, moves_of
 from pushes.statuscache import status_cached
-from releasebot.errors import NotFound
-
-_ERRORS = {
-    400: "Refused: the request or the domain said no (see `error`).",
-    401: "Not logged in: send `Authorization: Token <key>` or a session cookie.",
-    403: "Not allowed: not an engineer, or not yours to do.",
-    404: "No such object.",
-    409: "Not now: the object is not in a state that allows it.",
-}
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """Error responses for the schema; every endpoint may answer 401 and 403."""
-    return {
-        code: OpenApiResponse(s.ErrorSerializer, description=_ERRORS[code])
-        for code in sorted({401, 403, *codes})
-    }
+    return error_responses(*codes)
 
 
 QUEUED = OpenApiResponse(
@@ -141,28 +131,6 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     filter_serializer_class = s.BranchFilterSerializer
     missing = "There is no branch #{}."
 
-    @extend_schema(
-        operation_id="branches_push_now",
-        request=s.EmptySerializer,
-        responses={202: QUEUED, **errors(400, 404, 409)},
-        description="Release engineers: run the branch's next push now (or a new one). "
-        "The push runs in the background; follow it at /api/pushes/{id}/.",
-    )
-    @action(
-        detail=True, methods=["post"], url_path="push-now", permission_classes=RELEASE_ENGINEERS
-    )
-    def push_now(self, request, pk=None):
-        branch = self.get_object()
-        parse(s.EmptySerializer, request.data)
-        with transaction.atomic():
-            push = services.push_start_now(branch=branch, actor=request.user.engineer)
-            services.push_request_run(push_id=push.pk, actor=request.user.engineer)
-        push.branch = branch
-        return Response(self._push(push), status=status.HTTP_202_ACCEPTED)
-
-    def _push(self, push: Push) -> dict:
-        return s.PushSerializer(push, context=self.get_serializer_context()).data
-
 
 @extend_schema_view(
     list=extend_schema(
@@ -198,31 +166,8 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     def get_serializer_class(self):
         return s.PushDetailSerializer if self.action == "retrieve" else s.PushSerializer
 
-    @extend_schema(
-        operation_id="pushes_run",
-        request=s.EmptySerializer,
-        responses={202: QUEUED, **errors(400, 404, 409)},
-        description="Release engineers: run (or resume) the push now, in the background.",
-    )
-    @action(detail=True, methods=["post"], permission_classes=RELEASE_ENGINEERS)
-    def run(self, request, pk=None):
-        push = self.get_object()
-        parse(s.EmptySerializer, request.data)
-        services.push_request_run(push_id=push.pk, actor=request.user.engineer)
-        data = s.PushSerializer(push, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_202_ACCEPTED)
-
 
 # --- picks --------------------------------------------------------------------------------
-
-
-def _pick_move(operation_id: str, description: str, request=s.ReasonSerializer):
-    return extend_schema(
-        operation_id=operation_id,
-        description=description,
-        request=request,
-        responses={200: s.PickDetailSerializer, **errors(400, 404, 409)},
-    )
 
 
 @extend_schema_view(
@@ -284,45 +229,64 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         location = reverse("api:pick-detail", args=[result.pick.pk])
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
-    def _moved(self, request, service, params_class=s.ReasonSerializer) -> Response:
+
+# --- moves: one action per move of the registry that the API offers -----------------------
+
+_PLURALS = {Target.PICK: "picks", Target.PUSH: "pushes", Target.BRANCH: "branches"}
+
+
+def _pick_move_action(move: Move):
+    """POST /api/picks/<id>/<move>/: the move's service, answered with the pick as it is now."""
+    request_class = s.move_input(move)
+
+    def act(self, request, pk=None):
         pick = self.get_object()
-        params = parse(params_class, request.data)
-        service(pick_id=pick.pk, actor=request.user.engineer, **params)
+        params = parse(request_class, request.data)
+        move.service_function(pick_id=pick.pk, actor=request.user.engineer, **params)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @_pick_move("picks_approve", "Release engineers: approve the pick for its push.")
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        return self._moved(request, services.pick_approve)
-
-    @_pick_move("picks_reject", "Release engineers: reject, saying why.", s.RejectSerializer)
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        return self._moved(request, services.pick_reject, s.RejectSerializer)
-
-    @_pick_move("picks_defer", "Release engineers: not this push; it moves to the next.")
-    @action(detail=True, methods=["post"])
-    def defer(self, request, pk=None):
-        return self._moved(request, services.pick_defer)
-
-    @_pick_move("picks_withdraw", "The requestor (or a release engineer) takes it back.")
-    @action(detail=True, methods=["post"])
-    def withdraw(self, request, pk=None):
-        return self._moved(request, services.pick_withdraw)
-
-    @_pick_move(
-        "picks_confirm",
-        "The requestor or their backup: online to support the push.",
-        s.EmptySerializer,
+    return _as_action(
+        move,
+        act,
+        request=request_class,
+        responses={200: s.PickDetailSerializer, **errors(400, 404, 409)},
     )
-    @action(detail=True, methods=["post"])
-    def confirm(self, request, pk=None):
-        return self._moved(request, services.pick_confirm, s.EmptySerializer)
 
-    @_pick_move("picks_decline", "The requestor or their backup: not this time; it rolls.")
-    @action(detail=True, methods=["post"])
-    def decline(self, request, pk=None):
-        return self._moved(request, services.pick_decline)
+
+def _push_move_action(move: Move):
+    """POST /api/pushes/<id>/run/ or /api/branches/<id>/push-now/: queued, answered 202 with
+    the push that runs."""
+
+    def act(self, request, pk=None):
+        obj = self.get_object()
+        parse(EmptySerializer, request.data)
+        push = move.service_function(**{f"{move.target}_id": obj.pk}, actor=request.user.engineer)
+        data = s.PushSerializer(push, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+    return _as_action(
+        move, act, request=EmptySerializer, responses={202: QUEUED, **errors(400, 404, 409)}
+    )
+
+
+def _as_action(move: Move, act: Callable, **schema: object):
+    """`act` as the viewset's action named after the move (DRF names routes by the function)."""
+    act.__name__ = act.__qualname__ = move.name
+    act.__doc__ = move.summary
+    routed = action(detail=True, methods=["post"], url_path=move.slug)(act)
+    return extend_schema(
+        operation_id=f"{_PLURALS[move.target]}_{move.name}", description=move.summary, **schema
+    )(routed)
+
+
+def _with_moves(viewset: type, target: Target, make) -> None:
+    for move in moves_of(target, Channel.API):
+        setattr(viewset, move.name, make(move))
+
+
+_with_moves(PickViewSet, Target.PICK, _pick_move_action)
+_with_moves(PushViewSet, Target.PUSH, _push_move_action)
+_with_moves(BranchViewSet, Target.BRANCH, _push_move_action)
 
 
 # --- revisions, test runs, inbox ----------------------------------------------------------
@@ -424,13 +388,13 @@ class InboxViewSet(mixins.ListModelMixin, ApiViewSet):
 
     @extend_schema(
         operation_id="inbox_read",
-        request=s.EmptySerializer,
+        request=EmptySerializer,
         responses={200: s.InboxReadSerializer, **errors(400)},
         description="Mark all your notifications read.",
     )
     @action(detail=False, methods=["post"])
     def read(self, request):
-        parse(s.EmptySerializer, request.data)
+        parse(EmptySerializer, request.data)
         marked = services.notification_mark_read(engineer=request.user.engineer)
         return Response(s.InboxReadSerializer({"marked": marked}).data)
 

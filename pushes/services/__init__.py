@@ -13,6 +13,7 @@ from pushes.services.notifications import (
     push_announce,
 )
 from pushes.services.picks import (
+    NO_REASON,
     DryRun,
     GitUnavailable,
     IllegalTransition,
@@ -30,12 +31,11 @@ from pushes.services.picks import (
     pick_revert,
     pick_transition,
     pick_withdraw,
-    picks_awaiting,
-    push_next,
     revision_resolve,
 )
 from pushes.services.push_run import (
     PushBusy,
+    branch_push_now,
     push_rehearse,
     push_request_run,
     push_retry,
@@ -54,6 +54,8 @@ from pushes.services.train import (
 )
 
 __all__ = [
+    "NO_REASON",
+    "branch_push_now",
     "announce",
     "push_announce",
     "pick_answered_tell",
@@ -84,9 +86,7 @@ __all__ = [
     "pick_roll",
     "pick_transition",
     "pick_withdraw",
-    "picks_awaiting",
     "push_confirmations_open",
-    "push_next",
     "push_rehearse",
     "push_request_run",
     "push_remind",

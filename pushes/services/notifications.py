@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from common.queue import enqueue
 from pushes.models import Engineer, Notification, Pick, Push
 
 log = logging.getLogger(__name__)
@@ -33,16 +32,6 @@ REDELIVER_SCAN = 20_000  # newest notices looked at, by primary key: a bounded, 
 DELIVERY_CHUNK = 20
 
 
-def _queue_after_commit(queue: Callable[[], object], what: str) -> None:
-    def run() -> None:
-        try:
-            queue()
-        except Exception:  # the broker is down: the change stands, the tick re-drives it
-            log.exception("could not queue %s; the tick will retry", what)
-
-    transaction.on_commit(run)
-
-
 def notify(
     *,
     engineer: Engineer,
@@ -56,10 +45,7 @@ def notify(
         engineer=engineer, kind=kind, text=text, pick=pick, push=push, created_at=timezone.now()
     )
     if settings.RELEASEBOT_NOTIFIERS:
-        from pushes.tasks import notification_deliver
-
-        pk = notification.pk
-        _queue_after_commit(lambda: notification_deliver.delay(pk), f"delivery of notice {pk}")
+        enqueue("pushes.tasks.notification_deliver", notification.pk)
     return notification
 
 
@@ -71,23 +57,17 @@ def notify_many(*, notices: list[Notification]) -> list[Notification]:
         notice.created_at = now
     created = Notification.objects.bulk_create(notices)
     if settings.RELEASEBOT_NOTIFIERS and created:
-        ids = [notice.pk for notice in created]
-        transaction.on_commit(lambda: notifications_queue(notification_ids=ids))
+        notifications_queue(notification_ids=[notice.pk for notice in created])
     return created
 
 
 def notifications_queue(*, notification_ids: list[int]) -> None:
-    """Queue chat delivery of these notices, a task per chunk. A broker that is down is logged
-    and the rest left: the change stands, and the tick queues them again."""
-    from pushes.tasks import notifications_deliver
-
+    """Queue chat delivery of these notices after commit, a task per chunk. A broker that is
+    down is logged: the change stands, and the tick queues them again."""
     for start in range(0, len(notification_ids), DELIVERY_CHUNK):
-        try:
-            notifications_deliver.delay(notification_ids[start : start + DELIVERY_CHUNK])
-        except Exception:
-            left = ", ".join(str(pk) for pk in notification_ids[start:])
-            log.exception("could not queue delivery of notices %s; the tick will retry", left)
-            return
+        enqueue(
+            "pushes.tasks.notifications_deliver", notification_ids[start : start + DELIVERY_CHUNK]
+        )
 
 
 def notifications_undelivered(*, now: dt.datetime | None = None) -> list[int]:
@@ -147,10 +127,7 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
 def announce(*, push: Push, text: str) -> None:
     """After commit, post a push's summary to its repository's chat channel, if it has one."""
     if settings.RELEASEBOT_NOTIFIERS and push.branch.repository.chat_channel:
-        from pushes.tasks import push_announce
-
-        pk = push.pk
-        _queue_after_commit(lambda: push_announce.delay(pk, text), f"summary of push {pk}")
+        enqueue("pushes.tasks.push_announce", push.pk, text)
 
 
 def push_announce(*, push_id: int, text: str) -> None:
@@ -176,10 +153,7 @@ def notifications_answer(*, pick: Pick) -> None:
         pick=pick, kind__in=["confirm", "reminder"], answered_at__isnull=True
     ).update(answered_at=timezone.now())
     if settings.RELEASEBOT_NOTIFIERS:
-        from pushes.tasks import pick_answered
-
-        pk = pick.pk
-        _queue_after_commit(lambda: pick_answered.delay(pk), f"answer to pick {pk}")
+        enqueue("pushes.tasks.pick_answered", pick.pk)
 
 
 def pick_answered_tell(*, pick_id: int) -> None:

@@ -1,8 +1,8 @@
 """A cherry-pick request and every move of it afterwards.
 
 Each refusal is a DomainError raised before anything is written; each move is one transaction
-that locks the pick, checks the move is legal from its current state, and records who, when and
-why as a PickEvent.
+that locks the pick, asks the moves registry (pushes.moves) whether this person may make it from
+the pick's current state, and records who, when and why as a PickEvent.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from common.errors import DomainError, NotFound
+from common.queue import enqueue
 from karma.selectors import karma_may_request, karma_stars
-from pushes import cadence, git
+from pushes import cadence, git, moves
 from pushes.choices import (
     PICK_ACTIVE_STATES,
     PICK_TRANSITIONS,
+    PUSH_UPCOMING_STATES,
     BranchState,
     FridayPolicy,
     NotificationKind,
@@ -33,21 +35,24 @@ from pushes.models import (
     FreezeWindow,
     Pick,
     PickEvent,
-    Push,
     ReleaseBranch,
     Repository,
     TrunkCommit,
 )
-from pushes.selectors import branch_current
+from pushes.moves import IllegalTransition
+from pushes.selectors import branch_current, push_next
 from pushes.services.notifications import notifications_answer, notify
 from pushes.services.repositories import clone_path, scratch_dir, trunk_sync
-from releasebot.errors import Conflict, DomainError, Forbidden, NotFound
 
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 # NUL (PostgreSQL refuses it in text) and lone surrogates (no database stores them; Python makes
 # them of undecodable bytes, in a command-line argument or a JSON "\udcff" escape).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_CANDIDATES = 10
+
+
+# What every channel says when a pick is asked for without a reason.
+NO_REASON = "Say why this pick cannot wait for the next train."
 
 
 class PickRefused(DomainError):
@@ -65,10 +70,6 @@ def _storable(text: str, what: str) -> str:
             code="bad-text",
         )
     return text
-
-
-class IllegalTransition(Conflict):
-    code = "illegal-transition"
 
 
 class GitUnavailable(DomainError):
@@ -233,7 +234,7 @@ def pick_request(
     """Ask for a trunk revision on a release branch. Refused, with a reason, before any write."""
     reason = _storable((reason or "").strip(), "reason")
     if not reason:
-        raise PickRefused("Say why this pick cannot wait for the next train.", code="no-reason")
+        raise PickRefused(NO_REASON, code="no-reason")
     gate = karma_may_request(user_id=requestor.user_id)
     if not gate.allowed:
         raise PickRefused(gate.message, code="karma")
@@ -279,9 +280,7 @@ def pick_request(
                 pick=pick, actor=requestor, at=now, to_state=PickState.REQUESTED, reason=reason
             )
             if pick.review_url:
-                from pushes.tasks import pick_review_fetch
-
-                pick_review_fetch.delay_on_commit(pick.pk)
+                enqueue("pushes.tasks.pick_review_fetch", pick.pk)
     except IntegrityError:
         # Someone asked for the same revision in the same instant: answer with theirs.
         _refuse_if_requested(branch, commit.sha)
@@ -319,19 +318,6 @@ def _refuse_if_requested(branch: ReleaseBranch, sha: str) -> None:
         )
 
 
-def push_next(*, branch: ReleaseBranch, now: dt.datetime) -> Push | None:
-    """The next push of a branch that a pick asked for now can still make."""
-    return (
-        Push.objects.filter(
-            branch=branch,
-            state__in=[PushState.SCHEDULED, PushState.CONFIRMING],
-            scheduled_at__gt=now,
-        )
-        .order_by("scheduled_at")
-        .first()
-    )
-
-
 # --- moves --------------------------------------------------------------------------------
 
 _VERBS = {
@@ -350,30 +336,36 @@ _VERBS = {
 }
 
 
+def _locked(pick_id: int) -> Pick:
+    """The pick, its row locked until the transaction ends."""
+    pick = (
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the joins to
+        # push and backup; the pick's row is the one that must be locked.
+        Pick.objects.select_for_update(of=("self",))
+        .select_related("branch__repository", "requestor__user", "backup__user", "push")
+        .filter(pk=pick_id)
+        .first()
+    )
+    if pick is None:
+        raise NotFound(f"There is no pick #{pick_id}.")
+    return pick
+
+
 def pick_transition(
     *,
     pick_id: int,
     to: str,
     actor: Engineer | None,
     reason: str = "",
-    allowed_from: tuple[str, ...] | None = None,
     **changes: object,
 ) -> Pick:
-    """Move a pick to `to` in one transaction, recording the event; refuse an illegal move."""
+    """Move a pick to `to` in one transaction, recording the event; refuse a move the pick's
+    state machine (PICK_TRANSITIONS) does not have. People's moves come through `pick_move`,
+    which asks the moves registry first."""
     reason = _storable(reason, "reason")
     with transaction.atomic():
-        pick = (
-            # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the join
-            # to push; the pick's row is the one that must be locked.
-            Pick.objects.select_for_update(of=("self",))
-            .select_related("branch__repository", "requestor__user", "push")
-            .filter(pk=pick_id)
-            .first()
-        )
-        if pick is None:
-            raise NotFound(f"There is no pick #{pick_id}.")
-        legal = PICK_TRANSITIONS.get(pick.state, ())
-        if to not in legal or (allowed_from is not None and pick.state not in allowed_from):
+        pick = _locked(pick_id)
+        if to not in PICK_TRANSITIONS.get(pick.state, ()):
             raise IllegalTransition(
                 f"Pick #{pick.pk} is {pick.get_state_display().lower()}: it cannot be "
                 f"{_VERBS.get(to, to)} now.",
@@ -395,37 +387,26 @@ def pick_transition(
     return pick
 
 
-def _require_release_engineer(actor: Engineer, action: str) -> None:
-    if not actor.is_release_engineer:
-        raise Forbidden(f"Only release engineers can {action} picks.")
+def pick_move_allowed(move: moves.Move, *, pick_id: int, actor: Engineer) -> Pick | None:
+    """Inside the caller's transaction: lock the pick and ask the registry whether `actor` may
+    make `move` on it now (raising its refusal). None when the move is made already."""
+    pick = _locked(pick_id)
+    return pick if moves.move_check(move, pick, actor) else None
 
 
-def _require_requestor(pick: Pick, actor: Engineer, action: str) -> None:
-    if actor.pk in (pick.requestor_id, pick.backup_id):
-        return
-    raise Forbidden(
-        f"Only {pick.requestor}{' or ' + str(pick.backup) if pick.backup else ''} can "
-        f"{action} pick #{pick.pk}."
-    )
-
-
-def _get(pick_id: int) -> Pick:
-    pick = (
-        Pick.objects.select_related("requestor__user", "backup__user", "push", "branch")
-        .filter(pk=pick_id)
-        .first()
-    )
-    if pick is None:
-        raise NotFound(f"There is no pick #{pick_id}.")
-    return pick
+def _reason_given(move: moves.Move, reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PickRefused(move.reason_hint, code="no-reason")
+    return reason
 
 
 def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     """Approve a pick for its push; inside the confirmation window it is asked for at once."""
-    _require_release_engineer(actor, "approve")
     with transaction.atomic():
+        pick_move_allowed(moves.APPROVE, pick_id=pick_id, actor=actor)
         pick = pick_transition(pick_id=pick_id, to=PickState.APPROVED, actor=actor, reason=reason)
-        if pick.push is None or pick.push.state not in (PushState.SCHEDULED, PushState.CONFIRMING):
+        if pick.push is None or pick.push.state not in PUSH_UPCOMING_STATES:
             pick.push = push_next(branch=pick.branch, now=timezone.now())
             pick.save(update_fields=["push", "updated_at"])
         when = f" for push {pick.push.label}" if pick.push else ""
@@ -444,13 +425,9 @@ def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
 
 
 def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
-    _require_release_engineer(actor, "reject")
-    reason = (reason or "").strip()
-    if not reason:
-        raise PickRefused(
-            "Say why the pick is rejected: the requestor will read it.", code="no-reason"
-        )
     with transaction.atomic():
+        pick_move_allowed(moves.REJECT, pick_id=pick_id, actor=actor)
+        reason = _reason_given(moves.REJECT, reason)
         pick = pick_transition(pick_id=pick_id, to=PickState.REJECTED, actor=actor, reason=reason)
         notify(
             engineer=pick.requestor,
@@ -463,9 +440,9 @@ def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
 
 def pick_defer(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     """Not this push: the pick moves to the next one."""
-    _require_release_engineer(actor, "defer")
     with transaction.atomic():
-        current = _get(pick_id)
+        current = pick_move_allowed(moves.DEFER, pick_id=pick_id, actor=actor)
+        assert current is not None
         after = current.push.scheduled_at if current.push else timezone.now()
         pick = pick_transition(
             pick_id=pick_id,
@@ -486,27 +463,23 @@ def pick_defer(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
 
 
 def pick_withdraw(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
-    pick = _get(pick_id)
-    if not actor.is_release_engineer:
-        _require_requestor(pick, actor, "withdraw")
     with transaction.atomic():
+        pick_move_allowed(moves.WITHDRAW, pick_id=pick_id, actor=actor)
         pick = pick_transition(pick_id=pick_id, to=PickState.WITHDRAWN, actor=actor, reason=reason)
         notifications_answer(pick=pick)
     return pick
 
 
 def pick_confirm(*, pick_id: int, actor: Engineer) -> Pick:
-    """The requestor (or their backup) is online to support the push."""
-    pick = _get(pick_id)
-    _require_requestor(pick, actor, "confirm")
-    if pick.state == PickState.CONFIRMED:
-        return pick  # a second press of "I'm here" changes nothing
+    """The requestor (or their backup) is online to support the push. A second press of
+    "I'm here" changes nothing."""
     with transaction.atomic():
+        if pick_move_allowed(moves.CONFIRM, pick_id=pick_id, actor=actor) is None:
+            return _locked(pick_id)
         pick = pick_transition(
             pick_id=pick_id,
             to=PickState.CONFIRMED,
             actor=actor,
-            allowed_from=(PickState.APPROVED, PickState.AWAITING_CONFIRMATION),
             reason="Online to support the push.",
         )
         notifications_answer(pick=pick)
@@ -515,20 +488,11 @@ def pick_confirm(*, pick_id: int, actor: Engineer) -> Pick:
 
 def pick_decline(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     """ "Not this time": the pick rolls to the next push (and expires after too many rolls)."""
-    pick = _get(pick_id)
-    _require_requestor(pick, actor, "decline")
     from pushes.services.train import pick_roll
 
     with transaction.atomic():
-        if pick.state not in (
-            PickState.APPROVED,
-            PickState.AWAITING_CONFIRMATION,
-            PickState.CONFIRMED,
-        ):
-            raise IllegalTransition(
-                f"Pick #{pick.pk} is {pick.get_state_display().lower()}: there is nothing to "
-                "decline."
-            )
+        pick = pick_move_allowed(moves.DECLINE, pick_id=pick_id, actor=actor)
+        assert pick is not None
         pick = pick_roll(pick=pick, actor=actor, reason=reason or "Not this time.")
         notifications_answer(pick=pick)
     return pick
@@ -537,11 +501,9 @@ def pick_decline(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
 def pick_revert(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
     """A shipped pick had to be reverted: record it, tell the requestor, and suggest (never
     make) a karma change to release engineering."""
-    _require_release_engineer(actor, "mark reverted")
-    reason = (reason or "").strip()
-    if not reason:
-        raise PickRefused("Say why it was reverted: the requestor will read it.", code="no-reason")
     with transaction.atomic():
+        pick_move_allowed(moves.REVERT, pick_id=pick_id, actor=actor)
+        reason = _reason_given(moves.REVERT, reason)
         pick = pick_transition(pick_id=pick_id, to=PickState.REVERTED, actor=actor, reason=reason)
         notify(
             engineer=pick.requestor,
@@ -567,15 +529,3 @@ def karma_suggest(*, pick: Pick, what: str) -> None:
             ),
             pick=pick,
         )
-
-
-def picks_awaiting(*, engineer: Engineer) -> list[Pick]:
-    """The engineer's picks waiting for their confirmation, oldest push first."""
-    return list(
-        Pick.objects.filter(
-            Q(requestor=engineer) | Q(backup=engineer),
-            state__in=[PickState.AWAITING_CONFIRMATION, PickState.APPROVED],
-        )
-        .select_related("push", "branch")
-        .order_by("push__scheduled_at", "pk")
-    )

@@ -1,6 +1,6 @@
 """How a push's picks get onto its branch, exactly once: a push no run has touched merges in
-few git processes (``_merge_fresh``), a resumed one asks the branch before each pick
-(``_merge_one``); a pick that conflicts or breaks the tests stays off the branch and its
+few git processes (``merge_fresh``), a resumed one asks the branch before each pick
+(``merge_one``); a pick that conflicts or breaks the tests stays off the branch and its
 requestor is told, and each pick is recorded before the branch moves again. The merging phase
 that calls these is ``_merge`` in pushes.services.push_run.
 """
@@ -22,7 +22,7 @@ from pushes.statuscache import status_changed
 LOG_LIMIT = 100_000  # characters of a test log kept in the database: the end
 
 
-def _resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
+def resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
     """Whether an earlier run of this push got anywhere: a pick of it on the branch (every
     pick Releasebot makes carries its `-x` trailer), recorded, or under test."""
     if any(pick.sha in carried for pick in picks):
@@ -34,16 +34,16 @@ def _resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
 CHUNK = 20  # picks one git process applies in turn, when no tests run between them
 
 
-def _merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
+def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
     """Merge the picks of a push no run has touched, in few git processes.
 
     Exactly once without a search per pick: the branch is where this run found it and carries
-    none of these picks (`_resuming`), so a clean cherry-pick is a pick not yet there, and a
-    pick that comes out empty or conflicting gets the full search of `_merge_one`, which names
+    none of these picks (`resuming`), so a clean cherry-pick is a pick not yet there, and a
+    pick that comes out empty or conflicting gets the full search of `merge_one`, which names
     where it already is. git cherry-picks a chunk of picks at a time in the worktree (one pick
     when tests run after each); then, as before, the branch moves by compare-and-swap to each
     pick's commit in turn and each pick is recorded before the branch moves again, while git
-    already picks the next chunk. A branch moved under the run hands the rest to `_merge_one`.
+    already picks the next chunk. A branch moved under the run hands the rest to `merge_one`.
     """
     branch = push.branch
     testing = bool(branch.repository.test_command)
@@ -68,7 +68,7 @@ def _merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, 
                 applied = list(zip(chunk, done.commits, strict=False))
                 failed = chunk[len(applied) :] if done.stopped else []
                 if testing and applied:
-                    test = _test(push, applied[0][0], tree)
+                    test = tests_run(push, applied[0][0], tree)
                     if test.state != TestRunState.PASSED:
                         tree.reset_hard(head)
                         _tests_failed(push, applied[0][0], test)
@@ -78,7 +78,7 @@ def _merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, 
                     running = _start(tree, queue, branch, parents, tip, size)  # git goes on
                 for n, (pick, commit) in enumerate(applied):
                     move.send(commit, head)
-                    if not (_moved(move) and _picked(pick, commit)):
+                    if not (_moved(move) and pick_record_picked(pick, commit)):
                         # The branch moved under the run, or the pick left CONFIRMED under
                         # it: from here on the branch is asked before each pick.
                         rest = [p for p, _ in applied[n:]] + failed + (running or ([], 0))[0]
@@ -124,9 +124,15 @@ def _moved(move: git.BranchMover) -> bool:
     return True
 
 
+def merge_careful_each(push: Push, picks: list[Pick], tree: git.Worktree, path: Path) -> None:
+    """Merge each pick asking the branch first (`merge_one`): a run resumed after a crash."""
+    for pick in picks:
+        merge_one(push, pick, tree, path)
+
+
 def _merge_careful(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> str:
-    """One pick through `_merge_one`; returns where the branch is now, the worktree there."""
-    _merge_one(push, pick, tree, path)
+    """One pick through `merge_one`; returns where the branch is now, the worktree there."""
+    merge_one(push, pick, tree, path)
     head = git.branch_head(path, push.branch.name)
     if head is None:
         raise git.GitError(f"no such branch: {push.branch.name}")
@@ -142,7 +148,7 @@ def _maybe_on_branch(pick: Pick, branch: ReleaseBranch, parents: dict) -> bool:
     return position is None or base is None or position <= base
 
 
-def _picked(pick: Pick, sha: str) -> bool:
+def pick_record_picked(pick: Pick, sha: str) -> bool:
     """Record a pick the branch now carries: CONFIRMED -> PICKED with its commit and event,
     what `pick_transition` writes, as one conditional update. False if the pick is no longer
     confirmed (withdrawn under the run, say): then nothing is written."""
@@ -192,7 +198,7 @@ RETURNING "pick_id"
 """.strip()
 
 
-def _merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
+def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
     branch = push.branch
     head = git.branch_head(path, branch.name)
     if tree.head() != head:
@@ -221,7 +227,7 @@ def _merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
         _conflict(push, pick, result.conflict_files)
         return
     if branch.repository.test_command:
-        run = _test(push, pick, tree)
+        run = tests_run(push, pick, tree)
         if run.state != TestRunState.PASSED:
             tree.reset_hard(head)
             _tests_failed(push, pick, run)
@@ -282,7 +288,7 @@ def _tests_failed(push: Push, pick: Pick, run: TestRun) -> None:
         karma_suggest(pick=pick, what=f"broke the tests on {push.branch.name} (run #{run.pk})")
 
 
-def _test(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
+def tests_run(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
     repository = push.branch.repository
     run = TestRun.objects.create(
         push=push, pick=pick, command=repository.test_command, started_at=timezone.now()

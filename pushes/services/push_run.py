@@ -18,12 +18,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from common.errors import Conflict, NotFound
+from common.queue import enqueue
 from karma.selectors import karma_stars_many
-from pushes import cadence, git
+from pushes import cadence, git, moves
 from pushes.choices import (
+    PICK_UNCONFIRMED_STATES,
     PUSH_FINISHED_STATES,
     PUSH_RUNNING_STATES,
-    BranchState,
+    PUSH_UPCOMING_STATES,
     FridayPolicy,
     NotificationKind,
     PickState,
@@ -36,16 +39,10 @@ from pushes.locks import LockTimeout, repository_lock
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, TestRun
 from pushes.risk import LOW, pick_risk
 from pushes.services.notifications import announce, notify
-from pushes.services.picks import pick_transition, push_next
-
-# CHUNK, LOG_LIMIT and _picked are still read from here: by the dashboard and by tests.
-from pushes.services.push_merge import CHUNK as CHUNK
-from pushes.services.push_merge import LOG_LIMIT as LOG_LIMIT
-from pushes.services.push_merge import _merge_fresh, _merge_one, _resuming, _test
-from pushes.services.push_merge import _picked as _picked
+from pushes.services.picks import pick_transition
+from pushes.services.push_merge import merge_careful_each, merge_fresh, resuming, tests_run
 from pushes.services.repositories import clone_path, scratch_dir
-from pushes.services.train import WAITING, pick_roll, push_skip, push_skip_reason
-from releasebot.errors import Conflict, Forbidden, NotFound
+from pushes.services.train import pick_roll, push_skip, push_skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +73,7 @@ def _run_locked(push_id: int) -> Push:
     push = Push.objects.select_related("branch__repository").get(pk=push_id)
     if push.state in PUSH_FINISHED_STATES:
         return push
-    if push.state in (PushState.SCHEDULED, PushState.CONFIRMING):
+    if push.state in PUSH_UPCOMING_STATES:
         skip = push_skip_reason(push=push, now=timezone.now())
         if skip:
             push_skip(push, skip)
@@ -100,9 +97,9 @@ def _run_locked(push_id: int) -> Push:
 def _claim(push: Push) -> None:
     try:
         with transaction.atomic():
-            Push.objects.filter(
-                pk=push.pk, state__in=(PushState.SCHEDULED, PushState.CONFIRMING)
-            ).update(state=PushState.MERGING, started_at=timezone.now(), error="")
+            Push.objects.filter(pk=push.pk, state__in=PUSH_UPCOMING_STATES).update(
+                state=PushState.MERGING, started_at=timezone.now(), error=""
+            )
     except IntegrityError:
         running = Push.objects.filter(branch=push.branch, state__in=PUSH_RUNNING_STATES).first()
         raise PushBusy(f"Push {running} of this branch is running; one push at a time.") from None
@@ -145,7 +142,9 @@ def _merge(push: Push) -> None:
     TestRun.objects.filter(push=push, state=TestRunState.RUNNING).update(
         state=TestRunState.ERROR, finished_at=timezone.now(), log="Interrupted: the worker died."
     )
-    for pick in push.picks.filter(state__in=WAITING).select_related("branch__repository"):
+    for pick in push.picks.filter(state__in=PICK_UNCONFIRMED_STATES).select_related(
+        "branch__repository"
+    ):
         pick_roll(pick=pick, actor=None, reason="Not confirmed before the push.")
     picks = list(
         push.picks.filter(state=PickState.CONFIRMED)
@@ -157,15 +156,14 @@ def _merge(push: Push) -> None:
         head = git.branch_head(path, branch.name)
         carried = git.branch_picks(path, branch.base_sha, head)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
-            if _resuming(push, picks, carried):
-                for pick in picks:
-                    _merge_one(push, pick, tree, path)
+            if resuming(push, picks, carried):
+                merge_careful_each(push, picks, tree, path)
             else:
-                _merge_fresh(push, picks, tree, path, head)
+                merge_fresh(push, picks, tree, path, head)
     if push.kind == PushKind.WEEKLY and repository.test_command:
         head = git.branch_head(path, branch.name)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
-            if _test(push, None, tree).state != TestRunState.PASSED:
+            if tests_run(push, None, tree).state != TestRunState.PASSED:
                 _fail(push, f"The tests failed on {branch.name}: see the test console.")
                 return
     _advance(push, PushState.TAGGING)
@@ -340,20 +338,11 @@ def push_rehearse(*, push_id: int) -> list[Pick]:
 # --- by hand ------------------------------------------------------------------------------
 
 
-def _require_release_engineer(actor: Engineer | None) -> None:
-    # No actor: an operator at the command line or the beat schedule.
-    if actor is not None and not actor.is_release_engineer:
-        raise Forbidden("Only release engineers can start a push.")
-
-
-def push_start_now(*, branch: ReleaseBranch, actor: Engineer | None = None) -> Push:
-    """A release engineer's "push now": the branch's next push, queued now; or a new one."""
-    _require_release_engineer(actor)
-    if branch.state == BranchState.CLOSED:
-        raise Conflict(f"{branch.name} is closed: the train moved on.", code="branch-closed")
+def push_start_now(*, branch: ReleaseBranch) -> Push:
+    """The branch's next push that has not started, or a new one scheduled now."""
     now = timezone.now()
     push = (
-        Push.objects.filter(branch=branch, state__in=(PushState.SCHEDULED, PushState.CONFIRMING))
+        Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES)
         .order_by("scheduled_at")
         .first()
     )
@@ -366,22 +355,36 @@ def push_start_now(*, branch: ReleaseBranch, actor: Engineer | None = None) -> P
     return push
 
 
-def push_request_run(*, push_id: int, actor: Engineer | None = None) -> Push:
-    """Queue a push to run (or resume) now, in the background; refused when it has finished."""
-    _require_release_engineer(actor)
-    push = Push.objects.select_related("branch").filter(pk=push_id).first()
-    if push is None:
-        raise NotFound(f"There is no push #{push_id}.")
-    if push.state in PUSH_FINISHED_STATES:
-        raise Conflict(
-            f"Push {push.label} of {push.branch.name} is {push.get_state_display().lower()}: "
-            "there is nothing to run.",
-            code="push-finished",
-        )
-    from pushes.tasks import push_run as push_run_task
-
-    push_run_task.delay_on_commit(push.pk)
+def push_request_run(*, push_id: int, actor: Engineer) -> Push:
+    """Queue a push to run now, in the background: a release engineer's "Run now"."""
+    with transaction.atomic():
+        push = _for_move(moves.RUN, Push, push_id, actor, "There is no push #{}.")
+        enqueue("pushes.tasks.push_run", push.pk)
     return push
+
+
+def branch_push_now(*, branch_id: int, actor: Engineer) -> Push:
+    """A release engineer's "push now": the branch's next push (or a new one), queued now."""
+    with transaction.atomic():
+        branch = _for_move(
+            moves.PUSH_NOW, ReleaseBranch, branch_id, actor, "There is no branch #{}."
+        )
+        push = push_start_now(branch=branch)
+        push.branch = branch
+        enqueue("pushes.tasks.push_run", push.pk)
+    return push
+
+
+def _for_move(move: moves.Move, model: type, pk: int, actor: Engineer, missing: str):
+    """The push or branch, locked, once the registry allows `actor` the move."""
+    related = "branch__repository" if model is Push else "repository"
+    obj = (
+        model.objects.select_for_update(of=("self",)).select_related(related).filter(pk=pk).first()
+    )
+    if obj is None:
+        raise NotFound(missing.format(pk))
+    moves.move_check(move, obj, actor)
+    return obj
 
 
 def push_retry(*, push_id: int) -> Push:
@@ -397,7 +400,7 @@ def push_retry(*, push_id: int) -> Push:
 
 
 __all__ = [
-    "push_next",
+    "branch_push_now",
     "push_rehearse",
     "push_request_run",
     "push_retry",

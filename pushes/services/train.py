@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from pushes import cadence
 from pushes.choices import (
+    PICK_UNCONFIRMED_STATES,
     PUSH_RUNNING_STATES,
     FridayPolicy,
     NotificationKind,
@@ -20,12 +21,11 @@ from pushes.choices import (
     PushState,
 )
 from pushes.models import Engineer, FreezeWindow, Notification, Pick, PickEvent, Push
+from pushes.selectors import push_next
 from pushes.services.notifications import notify, notify_many
-from pushes.services.picks import pick_transition, push_next
+from pushes.services.picks import pick_transition
 
 log = logging.getLogger(__name__)
-
-WAITING = (PickState.APPROVED, PickState.AWAITING_CONFIRMATION, PickState.DEFERRED)
 
 
 def _when(push: Push) -> str:
@@ -66,7 +66,7 @@ def _picks_ask_confirmation(push: Push) -> None:
     update, and one insert each of events and notices.
     """
     picks = list(
-        push.picks.filter(state__in=WAITING)
+        push.picks.filter(state__in=PICK_UNCONFIRMED_STATES)
         # of=("self",): only the picks' rows are locked, as pick_transition locks them.
         .select_for_update(of=("self",))
         .select_related("requestor__user", "branch")
@@ -197,7 +197,7 @@ def push_skip(push: Push, reason: str) -> None:
         state=PushState.SKIPPED, error=f"Skipped: {reason}.", finished_at=timezone.now()
     )
     nxt = push_next(branch=push.branch, now=push.scheduled_at)
-    push.picks.filter(state__in=(*WAITING, PickState.CONFIRMED)).update(push=nxt)
+    push.picks.filter(state__in=(*PICK_UNCONFIRMED_STATES, PickState.CONFIRMED)).update(push=nxt)
 
 
 def push_remind(*, push_id: int) -> int:

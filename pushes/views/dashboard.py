@@ -1,4 +1,5 @@
-"""The push dashboard and the test console: parse the query string, call pushes.metrics, render.
+"""The push dashboard and the test console: parse the query string, call the push dashboard's
+selectors (pushes.selectors.push_dashboard), render.
 
 Charts are drawn here from the metrics' plain values (pushes.charts) and inlined as SVG.
 """
@@ -12,11 +13,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from pushes import charts, metrics
+from pushes import charts
 from pushes.choices import PushState, TestRunState
 from pushes.models import Engineer, Pick, Push, TestRun
-from pushes.services.push_run import LOG_LIMIT
-from pushes.views.pages import engineer_required
+from pushes.selectors import push_dashboard as metrics
+from pushes.services.push_merge import LOG_LIMIT
+from pushes.views.base import engineer_required
 
 TEST_RUNS_PER_PAGE = 50
 POLL_RUNNING, POLL_IDLE = "every 3s", "every 30s"

@@ -2,66 +2,25 @@
 
 A refusal from the domain (DomainError) is shown in its own words, the same ones the API and
 the bot use: on the form that was sent, as a flash message after a button, or as an error page.
+Which buttons a page shows, and what each does, the moves registry (pushes.moves) says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from pushes import actions, selectors, services
+from common.errors import DomainError
+from pushes import selectors, services
 from pushes.choices import PUSH_RUNNING_STATES
 from pushes.forms import PickRequestForm, ReasonForm
-from pushes.models import Engineer, Notification, Pick, Push, ReleaseBranch, Repository
-from releasebot.errors import DomainError, Forbidden
-
-NO_ENGINEER = (
-    "Your account has no engineer record, so it cannot request or answer picks. "
-    "Ask an admin to add one for you."
-)
-INBOX_SIZE = 100
-
-
-def _engineer(request: HttpRequest) -> Engineer | None:
-    return getattr(request.user, "engineer", None)
-
-
-def engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, with an engineer row, passed to the view as `me`; else a page saying so."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        me = _engineer(request)
-        if me is None:
-            return _refused(request, Forbidden(NO_ENGINEER))
-        return view(request, *args, me=me, **kwargs)
-
-    return wrapper
-
-
-def _refused(request: HttpRequest, error: DomainError, **extra: object) -> HttpResponse:
-    context = {"error": error, "title": "Refused", **extra}
-    return render(request, "pushes/refused.html", context, status=error.status)
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
-    """Back where the button was (a `next` on this site), else `default`."""
-    target = request.POST.get("next") or ""
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return redirect(target if safe and target.startswith("/") else default)
-
+from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
+from pushes.moves import CONFIRM, MOVES, Channel, Reason, moves_offered
+from pushes.views.base import back, engineer_required, refused, signed_in_engineer
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -84,14 +43,14 @@ def repository(request: HttpRequest, slug: str) -> HttpResponse:
 def branch(request: HttpRequest, pk: int) -> HttpResponse:
     branch = get_object_or_404(ReleaseBranch.objects.select_related("repository"), pk=pk)
     context = selectors.branch_page(branch=branch)
-    context["can_push"] = actions.branch_can_push(branch, _engineer(request))
+    context["moves"] = moves_offered(branch, signed_in_engineer(request), Channel.PAGE)
     return render(request, "pushes/branch.html", context)
 
 
 def _push_context(request: HttpRequest, pk: int) -> dict[str, object]:
     push = get_object_or_404(Push.objects.select_related("branch__repository"), pk=pk)
     context = selectors.push_page(push=push)
-    context["can_run"] = actions.push_can_run(push, _engineer(request))
+    context["moves"] = moves_offered(push, signed_in_engineer(request), Channel.PAGE)
     context["polling"] = push.state in PUSH_RUNNING_STATES
     return context
 
@@ -117,15 +76,9 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     context = selectors.pick_page(pick=pick)
-    context["actions"] = actions.pick_actions(pick, _engineer(request))
+    context["moves"] = moves_offered(pick, signed_in_engineer(request), Channel.PAGE)
+    context["can_confirm"] = CONFIRM in context["moves"]
     return render(request, "pushes/pick.html", context)
-
-
-def engineer(request: HttpRequest, username: str) -> HttpResponse:
-    """The engineer's page lives with its karma forms in pushes.views.karma."""
-    from pushes.views.karma import engineer_page  # imported late: karma.py imports this module
-
-    return engineer_page(request, username)
 
 
 # --- "where is my revision?" --------------------------------------------------------------
@@ -143,7 +96,7 @@ def revision_search(request: HttpRequest) -> HttpResponse:
     try:
         commit = selectors.revision_lookup(query=query)
     except DomainError as error:
-        return _refused(request, error, query=query)
+        return refused(request, error, query=query)
     return redirect("revision", rev=commit.sha)
 
 
@@ -152,15 +105,15 @@ def revision(request: HttpRequest, rev: str) -> HttpResponse:
     try:
         status = selectors.revision_status(query=rev)
     except DomainError as error:
-        return _refused(request, error, query=rev)
+        return refused(request, error, query=rev)
     return render(
         request,
         "pushes/revision.html",
         {
             "status": status,
             "commit": status.commit,
-            "pickable": actions.revision_pickable(status),
-            "held_by": actions.revision_held_by(status),
+            "pickable": selectors.revision_pickable(status),
+            "held_by": selectors.revision_held_by(status),
         },
     )
 
@@ -213,34 +166,24 @@ def pick_new(request: HttpRequest, me: Engineer) -> HttpResponse:
     )
 
 
-_PICK_MOVES: dict[str, tuple[Callable[..., Pick], str, bool]] = {
-    # action: (service, past tense, takes a reason)
-    "approve": (services.pick_approve, "approved", True),
-    "reject": (services.pick_reject, "rejected", True),
-    "defer": (services.pick_defer, "deferred", True),
-    "withdraw": (services.pick_withdraw, "withdrawn", True),
-    "confirm": (services.pick_confirm, "confirmed: you are down to support its push", False),
-    "decline": (services.pick_decline, "declined for this push", True),
-}
-
-
 @engineer_required
 @require_POST
-def pick_act(request: HttpRequest, pk: int, action: str, me: Engineer) -> HttpResponse:
-    """One button of a pick's page or of the inbox: call the service, flash, go back."""
-    service, done, takes_reason = _PICK_MOVES[action]
+def pick_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpResponse:
+    """One button of a pick's page or of the inbox: call the move's service, flash, go back."""
+    chosen = MOVES[move]
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, str(form.errors["reason"][0]))
-        return _back(request, reverse("pick", args=[pk]))
-    kwargs = {"reason": form.cleaned_data["reason"]} if takes_reason else {}
+        return back(request, reverse("pick", args=[pk]))
+    reason = {} if chosen.reason == Reason.NONE else {"reason": form.cleaned_data["reason"]}
     try:
-        moved = service(pick_id=pk, actor=me, **kwargs)
-    except DomainError as refused:
-        messages.error(request, refused.message)
+        moved = chosen.service_function(pick_id=pk, actor=me, **reason)
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
+        done = f"{chosen.done}: {chosen.after}" if chosen.after else chosen.done
         messages.success(request, f"Pick #{moved.pk} {done}. It is now {_state(moved)}.")
-    return _back(request, reverse("pick", args=[pk]))
+    return back(request, reverse("pick", args=[pk]))
 
 
 def _state(pick: Pick) -> str:
@@ -248,37 +191,20 @@ def _state(pick: Pick) -> str:
     return f"{pick.get_state_display().lower()}{where}"
 
 
-# --- running pushes -----------------------------------------------------------------------
-
-ONLY_RELEASE_ENGINEERS = "Only release engineers can start a push."
-
-
 @engineer_required
 @require_POST
-def push_run(request: HttpRequest, pk: int, me: Engineer) -> HttpResponse:
-    """ "Run now": queue the push for a worker; the page then shows it pick by pick."""
+def push_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpResponse:
+    """ "Run now" on a push, or "Push now" on a branch: queue the push for a worker; its page
+    then shows it pick by pick."""
+    chosen = MOVES[move]
     try:
-        push = services.push_request_run(push_id=pk, actor=me)
+        started = chosen.service_function(**{f"{chosen.target}_id": pk}, actor=me)
     except DomainError as error:
-        return _refused(request, error)
+        return refused(request, error)
     messages.success(
-        request, f"Push {push.label} of {push.branch.name} queued: it starts in a moment."
+        request,
+        f"Push {started.label} of {started.branch.name} {chosen.done}: it starts in a moment.",
     )
-    return redirect(push)
-
-
-@engineer_required
-@require_POST
-def branch_push_now(request: HttpRequest, pk: int, me: Engineer) -> HttpResponse:
-    """ "Push now": the branch's next push (or a new one), queued to run at once."""
-    branch = get_object_or_404(ReleaseBranch.objects.select_related("repository"), pk=pk)
-    try:
-        with transaction.atomic():
-            started = services.push_start_now(branch=branch, actor=me)
-            services.push_request_run(push_id=started.pk, actor=me)
-    except DomainError as error:
-        return _refused(request, error)
-    messages.success(request, f"Push {started.label} of {branch.name} queued: it starts now.")
     return redirect(started)
 
 
@@ -288,15 +214,10 @@ def branch_push_now(request: HttpRequest, pk: int, me: Engineer) -> HttpResponse
 @engineer_required
 def inbox(request: HttpRequest, me: Engineer) -> HttpResponse:
     """The engineer's notices, newest first; looking at them marks them read."""
-    notices = list(
-        Notification.objects.filter(engineer=me).select_related(
-            "pick__push", "pick__branch__repository", "push__branch__repository"
-        )[:INBOX_SIZE]
-    )
-    rows = actions.inbox_rows(notices, me)
+    rows = selectors.inbox_rows(engineer=me)
     services.notification_mark_read(engineer=me)
     return render(
         request,
         "pushes/inbox.html",
-        {"rows": rows, "nav": "inbox", "limit": INBOX_SIZE, "inbox_unread": 0},
+        {"rows": rows, "nav": "inbox", "limit": selectors.INBOX_SIZE, "inbox_unread": 0},
     )

@@ -11,9 +11,8 @@ posted without htmx flashes and comes back), and each row links to its pick's pa
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 from html import escape
 from typing import cast
 from urllib.parse import urlencode, urlsplit
@@ -30,11 +29,25 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from karma.api.permissions import karma_change_as
+from common.errors import DomainError
+from common.templatetags.releasebot import stars, state_badge
 from karma.models import MAX_STARS
+from karma.services import karma_change
 from pushes import services
 from pushes.choices import PICK_OPEN_STATES, PickState
-from pushes.dashboards import (
+from pushes.forms import ReasonForm
+from pushes.models import Engineer, Pick
+from pushes.moves import (
+    APPROVE,
+    REJECT,
+    UNLIKE,
+    Channel,
+    Move,
+    Reason,
+    Target,
+    moves_of,
+)
+from pushes.selectors.risk_dashboard import (
     FLAGGED,
     PICK_MOVES,
     SORTS,
@@ -44,17 +57,9 @@ from pushes.dashboards import (
     dashboard_risk_pushes,
     dashboard_risk_row,
 )
-from pushes.forms import ReasonForm
-from pushes.models import Engineer, Pick
-from pushes.views.karma import karma_changed
-from pushes.views.pages import _refused, engineer_required
-from releasebot.errors import DomainError, Forbidden
-from releasebot.templatetags.releasebot import stars, state_badge
+from pushes.views.base import release_engineer_required
+from pushes.views.engineers import karma_changed
 
-NOT_FOR_ENGINEERS = (
-    "The risk dashboard is for release engineers. Your own picks and their risk are on your "
-    "page; ask release engineering if you need one looked at."
-)
 BULK_LIMIT = 500
 
 
@@ -64,32 +69,16 @@ class HtmxRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-_MOVES: dict[str, tuple[Callable[..., Pick], str]] = {
-    # action: (the pick page's service, what the row then says)
-    "approve": (services.pick_approve, "Approved"),
-    "defer": (services.pick_defer, "Deferred"),
-    "reject": (services.pick_reject, "Rejected"),
-}
+# The row's moves, as the registry has them for the dashboard.
+_ROW_MOVES = {move.name: move for move in moves_of(Target.PICK, Channel.DASHBOARD)}
 
 
-def _moved(verb: str, pick: Pick) -> str:
+def _moved(move: Move, pick: Pick) -> str:
     """ "Approved for push 2026-11-25.1." or, if that is not all, what it is now."""
-    where = f" for push {pick.push.label}" if pick.push and verb != "Rejected" else ""
+    verb = move.done.capitalize()
+    where = f" for push {pick.push.label}" if pick.push and move is not REJECT else ""
     state = pick.get_state_display().lower()
-    return f"{verb}{where}." if state == verb.lower() else f"{verb}{where}: now {state}."
-
-
-def release_engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in as a release engineer; anyone else gets a 403 page saying why."""
-
-    @engineer_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, me: Engineer, **kwargs: object):
-        if not me.is_release_engineer:
-            return _refused(request, Forbidden(NOT_FOR_ENGINEERS))
-        return view(request, *args, me=me, **kwargs)
-
-    return wrapper
+    return f"{verb}{where}." if state == move.done else f"{verb}{where}: now {state}."
 
 
 class RiskFilterForm(forms.Form):
@@ -237,6 +226,17 @@ class RowHtml:
         self.states = {
             value: _ascii(state_badge(value, label)) for value, label in PickState.choices
         }
+        # Each move's button, before the reason field (a reason is optional) or after it
+        # (required); "~act~" is the row's hx-post.
+        self.buttons = {
+            move.name: _button(move) for move in moves_of(Target.PICK, Channel.DASHBOARD)
+        }
+        needs = [
+            move.name
+            for move in (*moves_of(Target.PICK, Channel.DASHBOARD), UNLIKE)
+            if move.reason == Reason.REQUIRED
+        ]
+        self.placeholder = f"Reason ({', '.join(needs)})"
 
     def __call__(self, row: RiskRow, reason: str = "") -> str:
         p = row.pick
@@ -280,13 +280,8 @@ class RowHtml:
             else ""
         )
         rolled = f'<div class="muted small">rolled {p.rolls}&times;</div>' if p.rolls else ""
-        before = after = ""
-        if "approve" in moves:
-            before = f'<button class="btn small primary" {act} value="approve">Approve</button>'
-        if "defer" in moves:
-            before += f'<button class="btn small" {act} value="defer">Defer</button>'
-        if "reject" in moves:
-            after = f'<button class="btn small danger" {act} value="reject">Reject</button>'
+        before = "".join(self.buttons[name][0] for name in moves).replace("~act~", act)
+        after = "".join(self.buttons[name][1] for name in moves).replace("~act~", act)
         if row.error:
             note = f'<div class="errors row-note" role="alert">{escape(row.error)}</div>'
         elif row.done:
@@ -312,10 +307,21 @@ class RowHtml:
             f'<td class="num">{row.age_text}</td>'
             f"<td>{self.states.get(state, state)}{rolled}</td><td>{confirmed}</td>"
             f'<td class="risk-actions">{before}<input type="text" name="reason" maxlength="2000" '
-            f'value="{escape(reason) if reason else ""}" placeholder="Reason (reject, unlike)" '
+            f'value="{escape(reason) if reason else ""}" placeholder="{self.placeholder}" '
             f'aria-label="Reason for pick #{pk}">{after}<button class="btn small danger" {act} '
-            f'value="unlike" title="Take a star off {name}">Unlike</button>{note}</td></tr>'
+            f'value="{UNLIKE.name}" title="Take a star off {name}">{UNLIKE.label}</button>'
+            f"{note}</td></tr>"
         )
+
+
+def _button(move: Move) -> tuple[str, str]:
+    tone = f" {move.tone}" if move.tone else ""
+    title = f' title="{escape(move.hint)}"' if move.hint else ""
+    html = (
+        f'<button class="btn small{tone}" ~act~ value="{move.name}"{title}>'
+        f"{escape(move.label)}</button>"
+    )
+    return ("", html) if move.reason == Reason.REQUIRED else (html, "")
 
 
 _FLAG = ' <span class="flag" title="Large and controversial: look closely">&#9873;</span>'
@@ -385,11 +391,11 @@ def pick_act(request: HtmxRequest, pk: int, me: Engineer) -> HttpResponse:
     try:
         if not valid:
             raise DomainError(str(form.errors["reason"][0]))
-        if action == "unlike":
+        if action == UNLIKE.name:
             done = _unlike(request, pk, reason)
-        elif action in _MOVES:
-            service, verb = _MOVES[action]
-            done = _moved(verb, service(pick_id=pk, actor=me, reason=reason))
+        elif action in _ROW_MOVES:
+            move = _ROW_MOVES[action]
+            done = _moved(move, move.service_function(pick_id=pk, actor=me, reason=reason))
         else:
             raise DomainError("Choose approve, defer, reject or unlike.", code="bad-action")
     except DomainError as refused:
@@ -415,8 +421,8 @@ def _unlike(request: HttpRequest, pk: int, reason: str) -> str:
     if row is None:
         raise Http404(f"There is no pick #{pk}.")
     requestor = row.pick.requestor
-    event = karma_change_as(
-        request.user, target_id=requestor.user_id, change="unlike", reason=reason, pick_id=pk
+    event = karma_change(
+        actor=request.user, user_id=requestor.user_id, change=UNLIKE.name, reason=reason, pick_id=pk
     )
     return karma_changed(requestor, event.delta, event.stars_after)
 
@@ -436,7 +442,7 @@ def bulk_approve(request: HtmxRequest, me: Engineer) -> HttpResponse:
         except DomainError as error:
             refused[pk] = error.message
         else:
-            approved[pk] = _moved("Approved", moved)
+            approved[pk] = _moved(APPROVE, moved)
     notice = _bulk_notice(approved, refused, len(ids))
     if not request.htmx:
         (messages.warning if refused or not ids else messages.success)(request, notice)

@@ -12,7 +12,7 @@ import pytest
 from slack_bolt.adapter.django import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from releasebot.chat import slack as slack_module
+from chat import slack as slack_module
 from tests.chat.slack_stub import TEAM, TOKEN, SlackStub
 from tests.pushes.conftest import MONDAY, SUNDAY_CUT, branch, landed, monday  # noqa: F401
 
@@ -156,7 +156,7 @@ def slack(settings, stub, client, monkeypatch, eager_celery):
     settings.SLACK_SIGNING_SECRET = SECRET
     settings.SLACK_APP_TOKEN = ""
     settings.SLACK_API_URL = stub.api_url
-    settings.RELEASEBOT_NOTIFIERS = ["releasebot.chat.notifier.SlackNotifier"]
+    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
     executor = TrackingExecutor()
     app = slack_module.build_app(executor=executor)
     errors = []

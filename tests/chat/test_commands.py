@@ -6,25 +6,25 @@ import logging
 
 import pytest
 
+from chat import commands
+from chat.commands import NOT_LINKED, SORRY, answer
 from pushes import selectors, services
 from pushes.choices import PickState
 from pushes.models import Pick, TrunkCommit
-from releasebot.chat import commands
-from releasebot.chat.commands import NOT_LINKED, SORRY, run_command
 from tests.pushes.conftest import MONDAY
 
 USAGE = {name: command.usage for name, command in commands.COMMANDS.items()}
 
 
 def ok(text: str, engineer=None) -> str:
-    reply = run_command(text, engineer=engineer)
+    reply = answer(text, engineer=engineer)
     assert not reply.refused, reply.text
     assert reply.blocks, "every reply has its Block Kit form"
     return reply.text
 
 
 def refused(text: str, engineer=None) -> str:
-    reply = run_command(text, engineer=engineer)
+    reply = answer(text, engineer=engineer)
     assert reply.refused, reply.text
     assert "Traceback" not in reply.text
     return reply.text
@@ -96,7 +96,7 @@ def test_an_unexpected_failure_answers_a_short_apology_and_is_logged(
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(selectors, "revision_status", broken)
-    with caplog.at_level(logging.ERROR, logger="releasebot.chat.commands"):
+    with caplog.at_level(logging.ERROR, logger="chat.commands"):
         assert refused("status 3f2a9c1", alice) == SORRY
     assert "database on fire" in caplog.text  # the traceback is in the log, not the reply
 
@@ -129,7 +129,7 @@ def test_status_takes_a_review_url_or_number_and_works_for_anyone(branch, remote
 
 
 def test_status_blocks_link_to_the_revisions_page(branch, remote):
-    reply = run_command(f"status {remote.trunk[0]}", engineer=None)
+    reply = answer(f"status {remote.trunk[0]}", engineer=None)
     assert reply.blocks[0]["text"]["text"].startswith(f"*`{remote.trunk[0][:10]}` Add module 1*")
     assert reply.blocks[-1]["elements"][0]["text"] == (
         f"<http://127.0.0.1:8000/r/{remote.trunk[0]}/|Open the revision's page>"

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from chat.commands import NOT_LINKED
+from chat.views import KEEP
 from pushes.models import Pick
-from releasebot.chat.commands import NOT_LINKED
-from releasebot.chat.views import KEEP
 from tests.chat.slack_stub import SlackStub
 
 # --- /chat/ -------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from chat.commands import answer
+from chat.notifier import SlackNotifier
 from pushes import services, tasks
 from pushes.choices import NotificationKind, PickState, PushState
 from pushes.models import Engineer, Notification
 from pushes.services import notifications
-from releasebot.chat.commands import run_command
-from releasebot.chat.notifier import SlackNotifier
 from tests.conftest import make_engineer
 from tests.pushes.conftest import LA
 
@@ -181,7 +181,7 @@ def test_confirming_in_the_console_or_by_command_updates_both_slack_messages(
     services.train_advance()  # the reminder: a second message with buttons
     asks = list(Notification.objects.filter(pick=pick, kind__in=["confirm", "reminder"]))
     stub.take()
-    assert not run_command("confirm", engineer=alice).refused
+    assert not answer("confirm", engineer=alice).refused
     calls = stub.take()
     assert [seen(c) for c in calls] == [
         ("chat.update", "DALICE", f"✅ alice is here for pick #{pick.pk}."),
@@ -216,7 +216,7 @@ def test_a_push_is_told_to_each_requestor_and_summed_up_in_the_channel(
     monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
     services.train_advance()
     for who in (alice, bob, rel):
-        assert not run_command("confirm", engineer=who).refused
+        assert not answer("confirm", engineer=who).refused
     stub.take()
 
     monday.move_to(dt.datetime(2026, 11, 24, 11, 0, 5, tzinfo=LA))

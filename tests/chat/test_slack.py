@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from chat import commands
+from chat.commands import NOT_LINKED
 from pushes import services
 from pushes.choices import PickState
 from pushes.models import Engineer, Notification, Pick
-from releasebot.chat import commands
-from releasebot.chat.commands import NOT_LINKED
 from tests.chat.conftest import SECRET, Slack
 from tests.chat.slack_stub import TOKEN
 from tests.conftest import make_engineer
@@ -104,13 +104,13 @@ def test_the_endpoint_says_when_slack_is_not_configured_here(settings, client):
 
 def test_rb_is_acked_before_the_answer_is_worked_out(slack, stub, alice, monkeypatch):
     release = threading.Event()
-    real = commands.run_command
+    real = commands.answer
 
     def slow(text, *, engineer):
         release.wait(10)
         return real(text, engineer=engineer)
 
-    monkeypatch.setattr(commands, "run_command", slow)
+    monkeypatch.setattr(commands, "answer", slow)
     body = urlencode(
         {"command": "/rb", "text": "help", "user_id": "UALICE", "team_id": "T0TEST",
          "response_url": stub.response_url()}
@@ -145,7 +145,7 @@ def test_a_slack_user_is_found_by_email_once_and_remembered(slack, stub, branch)
     assert [seen(c) for c in stub.take()] == [
         ("auth.test", None, None, None),
         ("users.info", "U0DAVE"),
-        ("response_url", "ephemeral", commands.run_command("mine", engineer=dave).text),
+        ("response_url", "ephemeral", commands.answer("mine", engineer=dave).text),
         ("response_url", "ephemeral", "You have no open picks.\nAsk for one with `pick REV "
          "REASON`, or see `help`."),
     ]  # fmt: skip
@@ -197,7 +197,7 @@ def test_a_mention_is_answered_in_a_thread_under_it(slack, stub, alice, branch, 
     assert [c.method for c in calls] == ["auth.test", "chat.postMessage"]
     assert seen(calls[1])[1:] == (
         "CRELEASE",
-        commands.run_command(f"status {remote.trunk[0][:8]}", engineer=None).text,
+        commands.answer(f"status {remote.trunk[0][:8]}", engineer=None).text,
         "1795000100.000100",
     )
 

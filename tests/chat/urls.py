@@ -1,5 +1,5 @@
 """The project's URLs with the bot's first, for tests that run before (or after) the project
-includes `releasebot.chat.urls` itself: the first match wins, so either way is the same."""
+includes `chat.urls` itself: the first match wins, so either way is the same."""
 
 from __future__ import annotations
 
@@ -7,4 +7,4 @@ from django.urls import include, path
 
 from releasebot.urls import urlpatterns as project
 
-urlpatterns = [path("", include("releasebot.chat.urls")), *project]
+urlpatterns = [path("", include("chat.urls")), *project]

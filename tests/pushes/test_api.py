@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from common.api import NON_BLANK_TEXT
 from pushes import models, services
 from pushes.choices import BranchState, PickState, PushState
 from pushes.models import Notification, Pick, PickEvent, Push, TrunkCommit
-from releasebot.api import NON_BLANK_TEXT
 from tests.api import assert_error, client_for
 from tests.conftest import make_engineer
 from tests.pushes.conftest import MONDAY

@@ -20,7 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from pushes import charts, metrics
+from pushes import charts
 from pushes.choices import (
     BranchState,
     NotificationKind,
@@ -39,6 +39,7 @@ from pushes.models import (
     TestRun,
     TrunkCommit,
 )
+from pushes.selectors import push_dashboard as metrics
 from tests.conftest import make_engineer
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")

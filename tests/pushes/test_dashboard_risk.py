@@ -16,10 +16,10 @@ from karma.models import KarmaEvent
 from karma.selectors import karma_stars
 from karma.services import karma_unlike
 from pushes.choices import BranchState, PickState, PushState, ReviewStatus
-from pushes.dashboards import RiskFilters, dashboard_risk, dashboard_risk_row
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, Repository
 from pushes.risk import pick_risk
 from pushes.selectors import pick_rejections
+from pushes.selectors.risk_dashboard import RiskFilters, dashboard_risk, dashboard_risk_row
 from tests.conftest import make_engineer
 
 HTMX = {"HX-Request": "true"}

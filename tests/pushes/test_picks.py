@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from common.errors import Forbidden
 from pushes import services
 from pushes.choices import BranchState, FridayPolicy, PickState, ReviewStatus
 from pushes.models import FreezeWindow, Notification, Pick, PickEvent, TrunkCommit
-from releasebot.errors import Forbidden
 from tests.pushes.conftest import MONDAY
 from tests.repos import git as run_git
 

@@ -166,10 +166,10 @@ def test_a_rehearsal_warns_a_requestor_whose_pick_no_longer_applies(confirmed, r
 def test_more_picks_than_one_git_process_takes_merge_once_each_in_trunk_order(
     repository, remote, branch, alice
 ):
-    """No test command: git cherry-picks push_run.CHUNK picks a process. Among 25 picks, one
+    """No test command: git cherry-picks push_merge.CHUNK picks a process. Among 25 picks, one
     conflicts, one brings a change the branch already has and one is a merge; git ends with
     exactly the clean picks in trunk order, each once with its trailer."""
-    from pushes.services.push_run import CHUNK
+    from pushes.services.push_merge import CHUNK
 
     picked, names = [], {}
     for i in range(25):

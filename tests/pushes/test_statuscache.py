@@ -134,14 +134,14 @@ def test_an_unreachable_cache_only_costs_the_lookup(settings, alice, landed, cap
 
 def test_a_pick_recorded_as_merged_drops_stored_answers(alice, landed):
     """The merge phase records a pick with its own SQL on PostgreSQL (no queryset sees it)."""
-    from pushes.services.push_run import _picked
+    from pushes.services.push_merge import pick_record_picked
 
     client = token_client(alice)
     rev = landed["fix"][:10]
     pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="hotfix").pick
     Pick.objects.filter(pk=pick.pk).update(state=PickState.CONFIRMED)
     assert picks(status(client, rev)[0]) == [(pick.pk, "confirmed")]
-    assert _picked(pick, "f" * 40)
+    assert pick_record_picked(pick, "f" * 40)
     assert picks(status(client, rev)[0]) == [(pick.pk, "picked")]
 
 

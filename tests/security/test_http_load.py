@@ -31,10 +31,10 @@ import pytest
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
+from common.errors import DomainError
 from pushes import selectors, services
 from pushes.api.serializers import RevisionStatusSerializer
 from pushes.choices import PickState
-from releasebot.errors import DomainError
 from tests import workers
 from tests.reliability.conftest import build_train, make_pick
 from tests.workers import wait_for

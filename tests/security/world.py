@@ -28,6 +28,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
+from common.queue import Queued
 from karma.models import Karma, KarmaEvent
 from karma.services import karma_unlike
 from pushes import services
@@ -215,11 +216,12 @@ def db_state() -> dict[str, list]:
 
 
 def tasks_queued(callbacks: list) -> list[str]:
-    """The Celery tasks among on-commit callbacks (`delay_on_commit`), by name; other
-    callbacks (a cache's, say) are not tasks."""
+    """The Celery tasks among on-commit callbacks (`enqueue` or `delay_on_commit`), by name;
+    other callbacks (a cache's, say) are not tasks."""
     return [
-        callback.func.__self__.name
+        callback.task if isinstance(callback, Queued) else callback.func.__self__.name
         for callback in callbacks
-        if isinstance(callback, functools.partial)
+        if isinstance(callback, Queued)
+        or isinstance(callback, functools.partial)
         and getattr(callback.func, "__name__", "") in ("delay", "apply_async")
     ]

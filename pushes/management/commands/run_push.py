@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.errors import DomainError
 from pushes import selectors, services
 from pushes.models import Push, Repository
-from releasebot.errors import DomainError
 
 
 class Command(BaseCommand):

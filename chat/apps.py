@@ -4,6 +4,6 @@ from django.apps import AppConfig
 
 
 class ChatConfig(AppConfig):
-    name = "releasebot.chat"
+    name = "chat"
     label = "chat"
     verbose_name = "Chat bot"

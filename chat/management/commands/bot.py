@@ -6,8 +6,8 @@ from typing import cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from chat import commands
 from pushes.models import Engineer
-from releasebot.chat import commands
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             if engineer is None:
                 raise CommandError(f"No engineer is called {options['username']!r}.")
         words = cast(list[str], options["words"])
-        reply = commands.run_command(" ".join(words), engineer=engineer)
+        reply = commands.answer(" ".join(words), engineer=engineer)
         if reply.refused:
             raise CommandError(reply.text)
         self.stdout.write(reply.text)

@@ -1,8 +1,9 @@
 """The bot's one grammar: a line of text in, a reply out. No Slack here.
 
 Slack (slash command, mention, direct message), the web chat console and
-`manage.py bot --as USER` all call `run_command`, and the commands call the same services and
-selectors as the pages and the API, so a refusal reads the same on every channel.
+`manage.py bot --as USER` all call `answer`. Commands read through the pushes app's selectors
+and write through its services only, and the verbs that move a pick are the moves registry's
+(pushes.moves, Channel.CHAT), so a refusal reads the same on every channel.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from chat import blocks
+from common.errors import DomainError, NotFound
 from karma.models import MAX_STARS
-from karma.selectors import karma_history, karma_stars
+from karma.selectors import karma_history, karma_may_request
 from pushes import selectors, services
-from pushes.choices import PICK_ACTIVE_STATES, PICK_OPEN_STATES, BranchState, PickState, PushState
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
-from releasebot.chat import blocks
-from releasebot.errors import DomainError, NotFound
+from pushes.choices import PickState
+from pushes.models import Engineer, Pick, Push, Repository
+from pushes.moves import Channel, Move, Reason, Target, Who, moves_of
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Command:
     needs_engineer: bool = True
 
 
-def answer(text: str, *, lines: list[str] | None = None, note: str = "") -> Reply:
+def said(text: str, *, lines: list[str] | None = None, note: str = "") -> Reply:
     full = "\n".join([text, *(f"• {line}" for line in lines or [])] + ([note] if note else []))
     return Reply(text=full, blocks=blocks.reply(text, lines=lines or [], note=note))
 
@@ -79,7 +79,7 @@ def refuse(message: str, *, usage: str = "") -> Reply:
 # --- the entry point ----------------------------------------------------------------------
 
 
-def run_command(text: str, *, engineer: Engineer | None) -> Reply:
+def answer(text: str, *, engineer: Engineer | None) -> Reply:
     """Answer one line of the grammar as `engineer` (None: someone not linked to one)."""
     name, rest = _command_word(text)
     if not name:
@@ -179,7 +179,7 @@ def pick(rest: str, engineer: Engineer) -> Reply:
             break
     reason = rest.strip()
     if not reason:
-        raise UsageError("Say why this pick cannot wait for the next train.")
+        raise UsageError(services.NO_REASON)
     backup = engineer_named(backup_name) if backup_name else None
     try:
         result = services.pick_request(
@@ -196,14 +196,14 @@ def pick(rest: str, engineer: Engineer) -> Reply:
 
 def _is_branch(word: str) -> bool:
     # "to fix the crash" is a reason, "to release/2026-11-22" a branch.
-    return bool(word) and ("/" in word or ReleaseBranch.objects.filter(name=word).exists())
+    return bool(word) and ("/" in word or selectors.branch_named(name=word) is not None)
 
 
 def _asked_before(refused: DomainError, engineer: Engineer) -> Pick | None:
     """The same person asking again (a retried message, a rerun task) gets their pick back."""
     if refused.code != "already-requested" or not isinstance(refused.details, dict):
         return None
-    existing = _picks().filter(pk=refused.details.get("pick")).first()
+    existing = selectors.pick_by_id(pick_id=refused.details.get("pick"))
     return existing if existing and existing.requestor_id == engineer.pk else None
 
 
@@ -220,82 +220,81 @@ def _requested(pick: Pick, lead: str, *, summary: str, warn: bool = False) -> Re
     if pick.backup:
         lines.append(f"Backup: {pick.backup} may confirm in your place.")
     note = "Release engineering reviews it; I will ask you to confirm before its push."
-    return answer(text, lines=lines, note=note)
+    return said(text, lines=lines, note=note)
 
 
-# --- withdraw, confirm, decline -----------------------------------------------------------
-
-_CONFIRMABLE = (PickState.APPROVED, PickState.AWAITING_CONFIRMATION)
-_DECLINABLE = (*_CONFIRMABLE, PickState.CONFIRMED)
+# --- the moves of a pick: withdraw, confirm, decline (the registry's chat verbs) ------------
 
 
-def withdraw(rest: str, engineer: Engineer) -> Reply:
-    """`withdraw PICK|REV [REASON]`."""
-    ref, reason = _split_raw(rest)
-    if not ref:
-        raise UsageError("Which pick? Give its number (#12) or its revision.")
-    target = _pick_for(ref, engineer, states=PICK_ACTIVE_STATES[:-2], verb="withdraw")
-    done = services.pick_withdraw(pick_id=target.pk, actor=engineer, reason=reason.strip())
-    return answer(f"Pick #{done.pk} ({done.short_sha} {done.title}) is withdrawn.")
+def _move_command(move: Move) -> Callable[[str, Engineer], Reply]:
+    """`MOVE PICK|REV [REASON]`; the requestor's moves (confirm, decline) take their only pick
+    waiting for it when none is named."""
+
+    def run(rest: str, engineer: Engineer) -> Reply:
+        ref, reason = _split_raw(rest)
+        named = bool(ref) and bool(_PICK_ID.match(ref) or _HEX.match(ref))
+        if named:
+            target = _pick_for(ref, engineer, states=move.from_states, verb=move.name)
+        elif move.who == Who.REQUESTOR and (not ref or move.reason != Reason.NONE):
+            reason = rest
+            target = _only(
+                selectors.picks_of(engineer=engineer, states=move.from_states), move.name
+            )
+        elif not ref:
+            raise UsageError("Which pick? Give its number (#12) or its revision.")
+        else:
+            raise UsageError(
+                f"`{ref[:40]}` is neither a pick (#12) nor a revision (7+ hex digits)."
+            )
+        given = {} if move.reason == Reason.NONE else {"reason": reason.strip()}
+        done = move.service_function(pick_id=target.pk, actor=engineer, **given)
+        return _MOVE_REPLIES.get(move.name, _moved)(done, engineer, move)
+
+    run.__doc__ = move.summary
+    return run
 
 
-def confirm(rest: str, engineer: Engineer) -> Reply:
-    """`confirm [PICK]`: I am online to support the push."""
-    ref, _ = _split_raw(rest)
-    if ref:
-        target = _pick_for(ref, engineer, states=_CONFIRMABLE, verb="confirm")
-    else:
-        target = _only(services.picks_awaiting(engineer=engineer), "confirm")
-    done = services.pick_confirm(pick_id=target.pk, actor=engineer)
+def _moved(done: Pick, engineer: Engineer, move: Move) -> Reply:
+    state = done.get_state_display().lower()
+    now = "" if state == move.done else f" It is now {state}."
+    return said(f"Pick #{done.pk} ({done.short_sha} {done.title}) is {move.done}.{now}")
+
+
+def _confirmed(done: Pick, engineer: Engineer, move: Move) -> Reply:
     push = f"push {done.push.label} at {blocks.when(done.push)}" if done.push else "its push"
     for_whom = "" if done.requestor_id == engineer.pk else f" (for {done.requestor})"
-    return answer(
+    return said(
         f"✅ You are down for pick #{done.pk}{for_whom} in {push}.",
         note="Be online then: I will tell you how it went.",
     )
 
 
-def decline(rest: str, engineer: Engineer) -> Reply:
-    """`decline [PICK] [REASON]`: not this time; the pick rolls to the next push."""
-    ref, reason = _split_raw(rest)
-    if ref and (_PICK_ID.match(ref) or _HEX.match(ref)):
-        target = _pick_for(ref, engineer, states=_DECLINABLE, verb="decline")
-    else:
-        reason = rest
-        mine = _picks().filter(_theirs(engineer), state__in=_DECLINABLE)
-        target = _only(list(mine.order_by("push__scheduled_at", "pk")), "decline")
-    done = services.pick_decline(pick_id=target.pk, actor=engineer, reason=reason.strip())
+def _declined(done: Pick, engineer: Engineer, move: Move) -> Reply:
     if done.state == PickState.EXPIRED:
-        return answer(f"Pick #{done.pk} expired: it has no push left to roll to. Request it again.")
+        return said(f"Pick #{done.pk} expired: it has no push left to roll to. Request it again.")
     where = f"push {done.push.label} at {blocks.when(done.push)}" if done.push else "a later push"
-    return answer(f"↪ Not this time: pick #{done.pk} rolls to {where}.")
+    return said(f"↪ Not this time: pick #{done.pk} rolls to {where}.")
 
 
-def _picks():
-    return Pick.objects.select_related(
-        "push__branch__repository", "branch__repository", "requestor__user", "backup__user"
-    )
+_MOVE_REPLIES = {"confirm": _confirmed, "decline": _declined}
 
 
-def _theirs(engineer: Engineer) -> Q:
-    return Q(requestor=engineer) | Q(backup=engineer)
+def _move_usage(move: Move) -> str:
+    pick = "[PICK]" if move.who == Who.REQUESTOR else "PICK|REV"
+    reason = {Reason.NONE: "", Reason.OPTIONAL: " [REASON]", Reason.REQUIRED: " REASON"}
+    return f"{move.name} {pick}{reason[move.reason]}"
 
 
-def _pick_for(ref: str, engineer: Engineer, *, states: tuple[str, ...], verb: str) -> Pick:
+def _pick_for(ref: str, engineer: Engineer, *, states: frozenset[str], verb: str) -> Pick:
     """A pick by number (#12, 12), or the open pick of a revision that is the engineer's."""
     number = _PICK_ID.match(ref)
     if number:
-        found = _picks().filter(pk=int(number.group(1))).first()
+        found = selectors.pick_by_id(pick_id=int(number.group(1)))
         if found is None:
             raise NotFound(f"There is no pick #{number.group(1)}.")
         return found
-    if not _HEX.match(ref):
-        raise UsageError(f"`{ref[:40]}` is neither a pick (#12) nor a revision (7+ hex digits).")
-    candidates = _picks().filter(sha__startswith=ref.lower(), state__in=states)
-    theirs = candidates.filter(_theirs(engineer))
-    if theirs.exists() or not engineer.is_release_engineer:
-        candidates = theirs
-    return _only(list(candidates.order_by("pk")[:10]), verb, rev=ref)
+    picks = selectors.picks_by_revision(prefix=ref, engineer=engineer, states=states)
+    return _only(picks, verb, rev=ref)
 
 
 def _only(picks: list[Pick], verb: str, *, rev: str = "") -> Pick:
@@ -320,26 +319,16 @@ def _where(pick: Pick) -> str:
 
 # --- mine, push ---------------------------------------------------------------------------
 
-_NEEDS_ACTION = (PickState.CONFLICT, PickState.TESTS_FAILED)
-
 
 def mine(rest: str, engineer: Engineer) -> Reply:
     """My open picks (and the ones that need me) with what is expected of me."""
-    picks = list(
-        _picks()
-        .filter(_theirs(engineer))
-        .filter(
-            Q(state__in=PICK_OPEN_STATES)
-            | Q(state__in=_NEEDS_ACTION) & ~Q(branch__state=BranchState.CLOSED)
-        )
-        .order_by("created_at", "pk")[:30]
-    )
+    picks = selectors.picks_mine(engineer=engineer)
     if not picks:
-        return answer(
+        return said(
             "You have no open picks.", note="Ask for one with `pick REV REASON`, or see `help`."
         )
     lines = [f"#{p.pk} {p.short_sha} {p.title[:60]}: {_expected(p, engineer)}" for p in picks]
-    return answer(f"Your open picks ({len(picks)}):", lines=lines)
+    return said(f"Your open picks ({len(picks)}):", lines=lines)
 
 
 def _expected(pick: Pick, engineer: Engineer) -> str:
@@ -368,7 +357,7 @@ def push(rest: str, engineer: Engineer | None) -> Reply:
     sections, lines = [], []
     for repository in Repository.objects.filter(is_active=True).order_by("name"):
         branch = selectors.branch_current(repository=repository)
-        nxt = _next_push(branch) if branch else None
+        nxt = selectors.push_upcoming(branch=branch) if branch else None
         if nxt is None:
             lines.append(f"{repository.name}: no push scheduled.")
             continue
@@ -380,26 +369,12 @@ def push(rest: str, engineer: Engineer | None) -> Reply:
     return Reply(text=text, blocks=blocks.limit(reply_blocks or blocks.reply(text)))
 
 
-def _next_push(branch: ReleaseBranch) -> Push | None:
-    return (
-        Push.objects.filter(branch=branch, state__in=(PushState.SCHEDULED, PushState.CONFIRMING))
-        .select_related("branch__repository")
-        .order_by("scheduled_at")
-        .first()
-    )
-
-
 def _push_lines(repository: Repository, nxt: Push) -> tuple[str, list[str]]:
     head = (
         f"{repository.name}: push {nxt.label} of {nxt.branch.name} at {blocks.when(nxt)} "
         f"({nxt.get_kind_display().lower()}, {nxt.get_state_display().lower()})."
     )
-    picks = list(
-        _picks()
-        .filter(push=nxt, state__in=PICK_OPEN_STATES)
-        .exclude(state=PickState.REQUESTED)
-        .order_by("trunk_position", "pk")
-    )
+    picks = selectors.push_open_picks(push=nxt)
     if not picks:
         return head, ["No approved picks in it yet."]
     items = [f"#{p.pk} {p.short_sha} {p.title[:50]} ({p.requestor}): {_where(p)}" for p in picks]
@@ -424,10 +399,11 @@ def karma(rest: str, engineer: Engineer | None) -> Reply:
         return refuse(NOT_LINKED)
     else:
         target = engineer
-    stars = karma_stars(user_id=target.user_id)
+    gate = karma_may_request(user_id=target.user_id)
+    stars = gate.stars
     shown = "★" * stars + "☆" * (MAX_STARS - stars)
     lead = f"{target} has {shown} ({stars} of {MAX_STARS} stars)."
-    if stars <= settings.KARMA_PICK_THRESHOLD:
+    if not gate.allowed:
         lead += " Picks are refused at this level: talk to release engineering."
     history = karma_history(user_id=target.user_id, limit=5)
     lines = [
@@ -435,17 +411,16 @@ def karma(rest: str, engineer: Engineer | None) -> Reply:
         for e in history
     ]
     note = "" if history else "No changes yet: everyone starts with five stars."
-    return answer(lead, lines=lines, note=note)
+    return said(lead, lines=lines, note=note)
 
 
 def engineer_named(word: str) -> Engineer:
     """@bob, bob or a Slack mention <@U123>."""
     mention = _MENTION.match(word)
-    query = Engineer.objects.select_related("user")
     if mention:
-        found = query.filter(chat_id=mention.group(1)).first()
+        found = selectors.engineer_by_chat_id(chat_id=mention.group(1))
     else:
-        found = query.filter(user__username__iexact=word.lstrip("@")).first()
+        found = selectors.engineer_by_username(username=word.lstrip("@"), exact=False)
     if found is None:
         raise NotFound(f"I don't know {word[:40]}: no engineer has that name or chat account.")
     return found
@@ -457,13 +432,13 @@ def help_reply(rest: str, engineer: Engineer | None) -> Reply:
         command = COMMANDS.get(name)
         if command is None:
             return _unknown(name)
-        return answer(f"{command.usage}: {command.summary}", note=EXAMPLES.get(name, ""))
+        return said(f"{command.usage}: {command.summary}", note=EXAMPLES.get(name, ""))
     lines = [f"{c.usage}: {c.summary}" for c in COMMANDS.values()]
     note = (
         "PICK is a pick's number (#12). REV is a SHA (7+ hex digits); status also takes a "
         "review URL or number."
     )
-    return answer("I answer these:", lines=lines, note=note)
+    return said("I answer these:", lines=lines, note=note)
 
 
 EXAMPLES = {
@@ -476,6 +451,10 @@ EXAMPLES = {
     "karma": "e.g. `karma`, `karma @alice`",
 }
 
+_PICK_MOVES = {
+    move.name: Command(move.name, _move_usage(move), move.summary, _move_command(move))
+    for move in moves_of(Target.PICK, Channel.CHAT)
+}
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in [
@@ -492,11 +471,7 @@ COMMANDS: dict[str, Command] = {
             "ask for a trunk revision on the current release branch",
             pick,
         ),
-        Command("withdraw", "withdraw PICK|REV [REASON]", "take back a pick request", withdraw),
-        Command("confirm", "confirm [PICK]", "I'm online to support my pick's push", confirm),
-        Command(
-            "decline", "decline [PICK] [REASON]", "not this time: roll to the next push", decline
-        ),
+        *_PICK_MOVES.values(),
         Command("mine", "mine", "my open picks and what is expected of me", mine),
         Command(
             "push",

@@ -16,7 +16,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from releasebot.errors import DomainError
+from common.errors import DomainError
 
 # Text as DRF's CharField takes it, for the schema: never a NUL, and (unless blank is allowed)
 # something besides the whitespace it trims. Patterns are searched, so both are anchored.

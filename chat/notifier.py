@@ -2,7 +2,7 @@
 their buttons, each push's summary in its repository's channel.
 
 The web inbox (the Notification row) is written either way; this only delivers it. Set
-`RELEASEBOT_NOTIFIERS = ["releasebot.chat.notifier.SlackNotifier"]` to turn it on.
+`RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]` to turn it on.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from chat import blocks, slackapi
 from pushes.choices import NotificationKind, PickState
 from pushes.models import Notification, Pick, PickEvent, Push
-from releasebot.chat import blocks, slackapi
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from slack_bolt.adapter.django.handler import (
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from releasebot.chat.slack import build_app
+from chat.slack import build_app
 
 
 class Command(BaseCommand):

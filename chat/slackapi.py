@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from chat import blocks
 from pushes.models import Engineer
-from releasebot.chat import blocks
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,15 @@ from django.conf import settings
 
 from pushes.choices import NotificationKind, PickState
 from pushes.models import Notification, Pick, Push
+from pushes.moves import CONFIRM, DECLINE
 
 SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
 MAX_BLOCKS = 50
 
-CONFIRM_ACTION = "pick_confirm"
-DECLINE_ACTION = "pick_decline"
+# The buttons of a confirmation request are the registry's confirm and decline moves.
+CONFIRM_ACTION = f"pick_{CONFIRM.name}"
+DECLINE_ACTION = f"pick_{DECLINE.name}"
+ANSWERS = {CONFIRM_ACTION: CONFIRM, DECLINE_ACTION: DECLINE}
 ASK_KINDS = (NotificationKind.CONFIRM, NotificationKind.REMINDER)
 
 NOTICE_ICONS: dict[str, str] = {
@@ -176,8 +179,8 @@ def confirmation(notification: Notification) -> list[dict]:
             "type": "actions",
             "block_id": f"confirmation-{pick.pk}",
             "elements": [
-                button("I'm here", CONFIRM_ACTION, value, "primary"),
-                button("Not this time", DECLINE_ACTION, value, "danger"),
+                button(CONFIRM.label, CONFIRM_ACTION, value, "primary"),
+                button(DECLINE.label, DECLINE_ACTION, value, "danger"),
             ],
         }
     )

@@ -1,4 +1,4 @@
-"""Reads of the pushes app: what pages, the API and the bot show."""
+"""Where is my revision? Status questions answered from the index, never by walking git."""
 
 from __future__ import annotations
 
@@ -6,134 +6,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import Q
 
-from karma.selectors import karma_stars, karma_stars_many
-from pushes.choices import PICK_OPEN_STATES, BranchState, PickState, PushKind, PushState
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, TrunkCommit
-from pushes.risk import pick_risk
-from releasebot.errors import DomainError, NotFound
-
-
-def engineer_by_username(*, username: str) -> Engineer | None:
-    return Engineer.objects.select_related("user").filter(user__username=username).first()
-
-
-def branch_current(*, repository: Repository) -> ReleaseBranch | None:
-    """The branch that takes picks now: the newest one not closed."""
-    return (
-        ReleaseBranch.objects.filter(repository=repository)
-        .exclude(state=BranchState.CLOSED)
-        .order_by("-cut_at")
-        .first()
-    )
-
-
-@dataclass(frozen=True)
-class TrainSummary:
-    repository: Repository
-    branch: ReleaseBranch | None
-    next_push: Push | None
-    open_picks: int
-    recent_pushes: list[Push]
-
-
-def train_overview() -> list[TrainSummary]:
-    """Each active repository's current branch, next push, open picks and last pushes."""
-    now = timezone.now()
-    summaries = []
-    for repository in Repository.objects.filter(is_active=True):
-        branch = branch_current(repository=repository)
-        next_push = recent = None
-        open_picks = 0
-        if branch:
-            pushes = Push.objects.filter(branch__repository=repository)
-            next_push = (
-                pushes.filter(state=PushState.SCHEDULED, scheduled_at__gte=now)
-                .select_related("branch")
-                .order_by("scheduled_at")
-                .first()
-            )
-            recent = list(
-                pushes.filter(scheduled_at__lte=now)
-                .select_related("branch")
-                .annotate(
-                    shipped=Count("picks", filter=Q(picks__state="shipped")),
-                )
-                .order_by("-scheduled_at")[:8]
-            )
-            open_picks = branch.picks.filter(state__in=PICK_OPEN_STATES).count()
-        summaries.append(
-            TrainSummary(
-                repository=repository,
-                branch=branch,
-                next_push=next_push,
-                open_picks=open_picks,
-                recent_pushes=recent or [],
-            )
-        )
-    return summaries
-
-
-def _picks_with_people():
-    return Pick.objects.select_related("requestor__user", "push", "branch")
-
-
-def branch_page(*, branch: ReleaseBranch) -> dict[str, object]:
-    pushes = list(
-        branch.pushes.annotate(
-            pick_count=Count("picks"),
-            shipped=Count("picks", filter=Q(picks__state="shipped")),
-        ).order_by("scheduled_at")
-    )
-    picks = list(_picks_with_people().filter(branch=branch).order_by("-created_at"))
-    stars = karma_stars_many(user_ids={p.requestor.user_id for p in picks})
-    for pick in picks:
-        pick.stars = stars[pick.requestor.user_id]
-    return {"branch": branch, "repository": branch.repository, "pushes": pushes, "picks": picks}
-
-
-def push_page(*, push: Push) -> dict[str, object]:
-    picks = list(_picks_with_people().filter(push=push).order_by("trunk_position", "pk"))
-    stars = karma_stars_many(user_ids={p.requestor.user_id for p in picks})
-    for pick in picks:
-        pick.stars = stars[pick.requestor.user_id]
-    test_runs = list(push.test_runs.select_related("pick").order_by("started_at"))
-    return {
-        "push": push,
-        "branch": push.branch,
-        "repository": push.branch.repository,
-        "picks": picks,
-        "test_runs": test_runs,
-    }
-
-
-def pick_rejections(*, pick: Pick) -> int:
-    """How often this revision was rejected before: Releeph counts it in a pick's churn."""
-    return (
-        Pick.objects.filter(branch__repository_id=pick.branch.repository_id, sha=pick.sha)
-        .filter(state=PickState.REJECTED)
-        .exclude(pk=pick.pk)
-        .count()
-    )
-
-
-def pick_page(*, pick: Pick) -> dict[str, object]:
-    events = list(pick.events.select_related("actor__user"))
-    stars = karma_stars(user_id=pick.requestor.user_id)
-    return {
-        "pick": pick,
-        "branch": pick.branch,
-        "repository": pick.branch.repository,
-        "events": events,
-        "stars": stars,
-        "risk": pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick)),
-        "test_runs": list(pick.test_runs.order_by("started_at")),
-    }
-
-
-# --- revision status: "where is my revision?" -----------------------------------------------
+from common.errors import DomainError, NotFound
+from pushes.choices import PICK_ACTIVE_STATES, BranchState, PickState, PushKind, PushState
+from pushes.models import Pick, Push, ReleaseBranch, TrunkCommit
 
 _REVIEW_NUMBER = re.compile(r"^(?:D|#)?(\d{1,9})$", re.IGNORECASE)
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
@@ -251,3 +128,21 @@ def revision_status(*, query: str) -> RevisionStatus:
     return RevisionStatus(
         commit=commit, cut_into=cut_into, cut_shipped_at=cut_shipped_at, picks=picks
     )
+
+
+def revision_pickable(status: RevisionStatus) -> bool:
+    """Worth a "Request a pick" button: not in any open branch by a cut or an active pick.
+
+    A commit cut into some branch is in every later one too, so only a commit no cut holds
+    yet can be missing from the current branch.
+    """
+    if status.cut_into is not None:
+        return False
+    return not any(
+        p.state in PICK_ACTIVE_STATES and p.branch.state != BranchState.CLOSED for p in status.picks
+    )
+
+
+def revision_held_by(status: RevisionStatus) -> list[Pick]:
+    """The picks that put the revision on a branch (picked, or picked and shipped)."""
+    return [p for p in status.picks if p.state in (PickState.PICKED, PickState.SHIPPED)]

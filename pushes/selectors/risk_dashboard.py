@@ -22,20 +22,22 @@ from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
 from karma.selectors import karma_stars_many
-from pushes.choices import PICK_OPEN_STATES, PICK_TRANSITIONS, BranchState, PickState, ReviewStatus
+from pushes.choices import PICK_OPEN_STATES, BranchState, PickState, ReviewStatus
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
+from pushes.moves import Channel, Target, Who, moves_by_state
 from pushes.risk import HIGH, LOW, MEDIUM, Risk, _hot_paths, pick_risk
 
 RISK_LEVELS = (HIGH, MEDIUM, LOW)
 FLAGGED = "flagged"
 SORTS = ("risk", "size", "comments", "age", "requestor")
 
-# What a release engineer can do to an open pick from the dashboard, by its state.
-_MOVES = {"approve": PickState.APPROVED, "defer": PickState.DEFERRED, "reject": PickState.REJECTED}
-PICK_MOVES: dict[str, tuple[str, ...]] = {
-    state: tuple(name for name, to in _MOVES.items() if to in PICK_TRANSITIONS.get(state, ()))
-    for state in PickState.values
-}
+# What a release engineer can do to an open pick from the dashboard, by its state: the
+# registry's dashboard moves that release engineers make.
+PICK_MOVES = moves_by_state(
+    Target.PICK,
+    Channel.DASHBOARD,
+    who=(Who.RELEASE_ENGINEERS, Who.REQUESTOR_OR_RELEASE_ENGINEERS),
+)
 _STATE_LABELS = dict(PickState.choices)
 _REVIEW_LABELS = dict(ReviewStatus.choices)
 

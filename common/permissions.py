@@ -1,4 +1,4 @@
-"""Who may call the API: every call acts as an engineer; running pushes is release engineering's."""
+"""Who may call the API: every call acts as an engineer."""
 
 from __future__ import annotations
 
@@ -15,14 +15,4 @@ class IsEngineer(BasePermission):
         return hasattr(request.user, "engineer")
 
 
-class IsReleaseEngineer(BasePermission):
-    message = "Only release engineers can run pushes."
-    code = "forbidden"
-
-    def has_permission(self, request, view) -> bool:
-        engineer = getattr(request.user, "engineer", None)
-        return engineer is not None and engineer.is_release_engineer
-
-
 ENGINEERS = [IsAuthenticated, IsEngineer]
-RELEASE_ENGINEERS = [IsAuthenticated, IsEngineer, IsReleaseEngineer]

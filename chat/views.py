@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from releasebot.chat import commands, slack
+from chat import commands, slack
 
 CONVERSATION = "chat-console"  # the session key
 KEEP = 30  # exchanges kept in the session
@@ -54,7 +54,7 @@ def console(request: HttpRequest) -> HttpResponse:
         said = request.POST.get("text", "").strip()[:MAX_LENGTH]
         if said:
             engineer = getattr(request.user, "engineer", None)
-            reply = commands.run_command(said, engineer=engineer)
+            reply = commands.answer(said, engineer=engineer)
             exchange = {
                 "said": said,
                 "reply": reply.text,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from chat import commands, slackapi
 from pushes.models import Engineer
-from releasebot.chat import commands, slackapi
 
 
 @shared_task(ignore_result=True)
@@ -15,5 +15,5 @@ def command_reply(text: str, engineer_id: int | None, reply_to: dict) -> None:
     engineer = None
     if engineer_id is not None:
         engineer = Engineer.objects.select_related("user").filter(pk=engineer_id).first()
-    reply = commands.run_command(text, engineer=engineer)
+    reply = commands.answer(text, engineer=engineer)
     slackapi.post_reply(reply, reply_to)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable
 from concurrent.futures import Executor
 
 from django.conf import settings
@@ -22,18 +21,13 @@ from slack_bolt import Ack, App, Respond, Say
 from slack_bolt.adapter.django import SlackRequestHandler
 from slack_sdk import WebClient
 
-from pushes import services
-from pushes.models import Pick
-from releasebot.chat import blocks, commands, notifier, slackapi, tasks
-from releasebot.errors import DomainError, Forbidden, NotFound
+from chat import blocks, commands, notifier, slackapi, tasks
+from common.errors import DomainError, Forbidden, NotFound
+from pushes import selectors
 
 log = logging.getLogger(__name__)
 
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,]*")
-_ANSWERS: dict[str, Callable[..., Pick]] = {
-    blocks.CONFIRM_ACTION: services.pick_confirm,
-    blocks.DECLINE_ACTION: services.pick_decline,
-}
 
 
 def build_app(
@@ -84,7 +78,7 @@ def on_command(ack: Ack, command: dict, respond: Respond, client: WebClient) -> 
         reply_to = {"response_url": command["response_url"]}
         tasks.command_reply.delay_on_commit(text, engineer and engineer.pk, reply_to)
         return
-    reply = commands.run_command(text, engineer=engineer)
+    reply = commands.answer(text, engineer=engineer)
     response_type = "ephemeral" if reply.ephemeral else "in_channel"
     respond(**slackapi.message(reply), response_type=response_type)
 
@@ -112,7 +106,7 @@ def _converse(text: str, event: dict, say: Say, client: WebClient, thread_ts: st
         reply_to = {"channel": event["channel"], "thread_ts": thread_ts}
         tasks.command_reply.delay_on_commit(text, engineer and engineer.pk, reply_to)
         return
-    reply = commands.run_command(text, engineer=engineer)
+    reply = commands.answer(text, engineer=engineer)
     message = slackapi.message(reply)
     say(text=message["text"], blocks=message["blocks"], thread_ts=thread_ts)
 
@@ -130,7 +124,7 @@ def on_answer(ack: Ack, body: dict, action: dict, respond: Respond, client: WebC
         return
     try:
         pick_id = int(action.get("value", ""))
-        _ANSWERS[action["action_id"]](pick_id=pick_id, actor=engineer)
+        blocks.ANSWERS[action["action_id"]].service_function(pick_id=pick_id, actor=engineer)
     except ValueError:
         _tell(respond, "That button names no pick.")
         return
@@ -139,7 +133,7 @@ def on_answer(ack: Ack, body: dict, action: dict, respond: Respond, client: WebC
         if isinstance(refused, (Forbidden, NotFound)):
             return  # someone else's press leaves the message as it is
         # A stale press (the pick moved on): close the message it was pressed on.
-        pick = Pick.objects.filter(pk=pick_id).first()
+        pick = selectors.pick_by_id(pick_id=pick_id)
         if pick is not None:
             notifier.confirmation_answered(pick, client=client, pressed=pressed)
     # An answer the services took: they tell every notifier, this message included.

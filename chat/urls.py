@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from releasebot.chat import views
+from chat import views
 
 urlpatterns = [
     path("slack/events", views.slack_events, name="slack-events"),

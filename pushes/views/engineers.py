@@ -1,6 +1,6 @@
 """An engineer's page: stars, karma history, picks with their risk, and for release engineers
-the "unlike" and "restore" forms. Karma changes go through `karma_change_as`, the role check
-the karma API uses too, so every channel refuses the same people in the same words.
+the "unlike" and "restore" forms. The moves registry says who sees the forms; karma's own
+service makes the change, so every channel refuses the same people in the same words.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from karma.api.permissions import ONLY_RELEASE_ENGINEERS, karma_change_as, karma_may_change
+from common.errors import DomainError
 from karma.forms import KarmaChangeForm
 from karma.models import MAX_STARS
 from karma.selectors import karma_history, karma_may_request
-from pushes.dashboards import Requestor, engineer_risk_rows
 from pushes.models import Engineer
-from pushes.views.pages import _refused
-from releasebot.errors import DomainError, Forbidden
+from pushes.moves import MOVES, Channel, Target, move_refusal, moves_offered
+from pushes.selectors.risk_dashboard import Requestor, engineer_risk_rows
+from pushes.views.base import refused, signed_in_engineer
 
 
 def _person(username: str) -> Engineer:
@@ -30,6 +30,7 @@ def _person(username: str) -> Engineer:
 def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
     person = _person(username)
     gate = karma_may_request(user_id=person.user_id)
+    offered = moves_offered(person, signed_in_engineer(request), Channel.PAGE, Target.ENGINEER)
     context = {
         "engineer": person,
         "stars": gate.stars,
@@ -37,7 +38,7 @@ def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
         "gate": gate,
         "karma_events": karma_history(user_id=person.user_id),
         "rows": engineer_risk_rows(engineer=person),
-        "may_change_karma": karma_may_change(request.user),
+        "may_change_karma": bool(offered),
         "restore_choices": range(1, MAX_STARS + 1),
         "threshold": settings.KARMA_PICK_THRESHOLD,
     }
@@ -46,35 +47,27 @@ def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def unlike(request: HttpRequest, username: str) -> HttpResponse:
-    return _change(request, username, "unlike")
-
-
-@login_required
-@require_POST
-def restore(request: HttpRequest, username: str) -> HttpResponse:
-    return _change(request, username, "restore")
-
-
-def _change(request: HttpRequest, username: str, change: str) -> HttpResponse:
-    """Check the role, call the karma service, flash what happened, go back to the page."""
+def karma_change(request: HttpRequest, username: str, move: str) -> HttpResponse:
+    """Unlike or restore: ask the registry, call karma's service, flash what happened."""
     person = _person(username)
-    if not karma_may_change(request.user):
-        return _refused(request, Forbidden(ONLY_RELEASE_ENGINEERS))
+    chosen = MOVES[move]
+    refusal = move_refusal(chosen, person, signed_in_engineer(request))
+    if refusal is not None:
+        return refused(request, refusal)
     form = KarmaChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.first_error())
         return redirect(person)
     try:
-        event = karma_change_as(
-            request.user,
-            target_id=person.user_id,
-            change=change,
+        event = chosen.service_function(
+            actor=request.user,
+            user_id=person.user_id,
+            change=chosen.name,
             reason=form.cleaned_data["reason"],
             stars=form.cleaned_data["stars"] or 1,
         )
-    except DomainError as refused:
-        messages.error(request, refused.message)
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, karma_changed(person, event.delta, event.stars_after))
     return redirect(person)
