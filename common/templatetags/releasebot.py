@@ -1,4 +1,4 @@
-"""Small display helpers shared by every page: state badges, stars, short shas."""
+"""Small display helpers shared by every page: state badges, short shas, risk badges."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django import template
 from django.utils.html import format_html
-
-from karma.models import MAX_STARS
 
 register = template.Library()
 
@@ -53,18 +51,6 @@ def state_badge(state: str, label: str | None = None) -> str:
         _TONE.get(state, ""),
         state,
         label or state.replace("-", " "),
-    )
-
-
-@register.simple_tag
-def stars(count: int | None) -> str:
-    count = MAX_STARS if count is None else count
-    return format_html(
-        '<span class="stars" title="{} of {} stars">{}<span class="off">{}</span></span>',
-        count,
-        MAX_STARS,
-        "★" * count,
-        "★" * (MAX_STARS - count),
     )
 
 

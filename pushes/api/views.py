@@ -29,6 +29,7 @@ from common.errors import NotFound
 from common.permissions import ENGINEERS
 from common.serializers import EmptySerializer, error_responses
 from pushes import selectors, services
+from pushes.api import inputs
 from pushes.api import serializers as s
 from pushes.models import (
     Notification,
@@ -116,7 +117,7 @@ class RepositoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
 @extend_schema_view(
     list=extend_schema(
         operation_id="branches_list",
-        parameters=[s.BranchFilterSerializer],
+        parameters=[inputs.BranchFilterSerializer],
         responses={200: s.BranchSerializer, **errors(400)},
     ),
     retrieve=extend_schema(
@@ -128,14 +129,14 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
 
     queryset = ReleaseBranch.objects.select_related("repository").order_by("-cut_at", "-pk")
     serializer_class = s.BranchSerializer
-    filter_serializer_class = s.BranchFilterSerializer
+    filter_serializer_class = inputs.BranchFilterSerializer
     missing = "There is no branch #{}."
 
 
 @extend_schema_view(
     list=extend_schema(
         operation_id="pushes_list",
-        parameters=[s.PushFilterSerializer],
+        parameters=[inputs.PushFilterSerializer],
         responses={200: s.PushSerializer, **errors(400)},
     ),
     retrieve=extend_schema(
@@ -146,7 +147,7 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Pushes, latest scheduled first; one push with its picks, counts and test runs."""
 
     queryset = Push.objects.select_related("branch__repository").order_by("-scheduled_at", "-pk")
-    filter_serializer_class = s.PushFilterSerializer
+    filter_serializer_class = inputs.PushFilterSerializer
     missing = "There is no push #{}."
 
     def get_queryset(self) -> QuerySet:
@@ -173,7 +174,7 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 @extend_schema_view(
     list=extend_schema(
         operation_id="picks_list",
-        parameters=[s.PickFilterSerializer],
+        parameters=[inputs.PickFilterSerializer],
         responses={200: s.PickSerializer, **errors(400)},
     ),
     retrieve=extend_schema(
@@ -186,7 +187,7 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     queryset = Pick.objects.select_related(
         "branch__repository", "push", "requestor__user", "backup__user"
     ).order_by("-created_at", "-pk")
-    filter_serializer_class = s.PickFilterSerializer
+    filter_serializer_class = inputs.PickFilterSerializer
     missing = "There is no pick #{}."
 
     def get_queryset(self) -> QuerySet:
@@ -210,7 +211,7 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
     @extend_schema(
         operation_id="picks_create",
-        request=s.PickRequestSerializer,
+        request=inputs.PickRequestSerializer,
         responses={
             201: OpenApiResponse(
                 s.PickCreatedSerializer, description="Stored, with its dry run on the branch."
@@ -222,7 +223,7 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         "closed branch) is a 400 with its code, and nothing is stored.",
     )
     def create(self, request):
-        params = parse(s.PickRequestSerializer, request.data)
+        params = parse(inputs.PickRequestSerializer, request.data)
         result = services.pick_request(requestor=request.user.engineer, **params)
         context = {**self.get_serializer_context(), "dry_run": result.dry_run}
         data = s.PickCreatedSerializer(result.pick, context=context).data
@@ -237,7 +238,7 @@ _PLURALS = {Target.PICK: "picks", Target.PUSH: "pushes", Target.BRANCH: "branche
 
 def _pick_move_action(move: Move):
     """POST /api/picks/<id>/<move>/: the move's service, answered with the pick as it is now."""
-    request_class = s.move_input(move)
+    request_class = inputs.move_input(move)
 
     def act(self, request, pk=None):
         pick = self.get_object()
@@ -310,14 +311,14 @@ class RevisionStatusMixin:
 class RevisionSearchView(RevisionStatusMixin, APIView):
     @extend_schema(
         operation_id="revisions_search",
-        parameters=[s.RevisionQuerySerializer],
+        parameters=[inputs.RevisionQuerySerializer],
         responses={200: s.RevisionStatusSerializer, **errors(400, 404)},
         description="Where is my revision? `q` takes a SHA, a review URL or a review number.",
     )
     def get(self, request):
         return self._status(
             "query:" + request.META.get("QUERY_STRING", ""),
-            lambda: parse(s.RevisionQuerySerializer, query_values(request))["q"],
+            lambda: parse(inputs.RevisionQuerySerializer, query_values(request))["q"],
         )
 
 
@@ -329,7 +330,7 @@ class RevisionView(RevisionStatusMixin, APIView):
                 "rev",
                 str,
                 OpenApiParameter.PATH,
-                pattern=s.REVISION,
+                pattern=inputs.REVISION,
                 description="A SHA (7+ hex digits), a review number (D123, #45) or a "
                 "URL-encoded review URL.",
             )
@@ -340,14 +341,14 @@ class RevisionView(RevisionStatusMixin, APIView):
     )
     def get(self, request, rev: str):
         return self._status(
-            "path:" + rev, lambda: parse(s.RevisionPathSerializer, {"rev": rev})["rev"]
+            "path:" + rev, lambda: parse(inputs.RevisionPathSerializer, {"rev": rev})["rev"]
         )
 
 
 @extend_schema_view(
     list=extend_schema(
         operation_id="test_runs_list",
-        parameters=[s.TestRunFilterSerializer],
+        parameters=[inputs.TestRunFilterSerializer],
         responses={200: s.TestRunSerializer, **errors(400)},
     ),
     retrieve=extend_schema(
@@ -359,7 +360,7 @@ class TestRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     """The test runs after each pick and over each push; the log only on one run."""
 
     queryset = TestRun.objects.order_by("-started_at", "-pk")
-    filter_serializer_class = s.TestRunFilterSerializer
+    filter_serializer_class = inputs.TestRunFilterSerializer
     missing = "There is no test run #{}."
 
     def get_queryset(self) -> QuerySet:

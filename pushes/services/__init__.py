@@ -5,6 +5,7 @@ from __future__ import annotations
 from pushes.services.branches import branch_cut, branch_cut_due, push_schedule
 from pushes.services.notifications import (
     announce,
+    karma_suggest,
     notification_deliver,
     notification_mark_read,
     notifications_undelivered,
@@ -16,11 +17,8 @@ from pushes.services.picks import (
     NO_REASON,
     DryRun,
     GitUnavailable,
-    IllegalTransition,
-    PickRefused,
     PickRequestResult,
     branch_for_pick,
-    karma_suggest,
     pick_approve,
     pick_confirm,
     pick_decline,
@@ -29,7 +27,6 @@ from pushes.services.picks import (
     pick_reject,
     pick_request,
     pick_revert,
-    pick_transition,
     pick_withdraw,
     revision_resolve,
 )
@@ -52,6 +49,7 @@ from pushes.services.train import (
     push_remind,
     train_advance,
 )
+from pushes.services.transitions import IllegalTransition, PickRefused, pick_transition
 
 __all__ = [
     "NO_REASON",

@@ -23,6 +23,7 @@ from pushes.locks import repository_lock
 from pushes.models import Pick, Push, ReleaseBranch, Repository, TrunkCommit
 from pushes.services.notifications import notify
 from pushes.services.repositories import clone_path, trunk_index
+from pushes.services.transitions import pick_transition
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,6 @@ def branch_cut(*, repository: Repository, at: dt.datetime | None = None) -> Rele
 
 def _expire_left_behind(branch: ReleaseBranch) -> None:
     """Picks still open on the branches the cut closed: their revisions rode the new cut."""
-    from pushes.services.picks import pick_transition
-
     left = Pick.objects.filter(
         branch__repository=branch.repository,
         branch__state=BranchState.CLOSED,

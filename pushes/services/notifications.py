@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from common.queue import enqueue
+from karma.selectors import karma_stars
+from pushes.choices import NotificationKind, Role
 from pushes.models import Engineer, Notification, Pick, Push
 
 log = logging.getLogger(__name__)
@@ -165,3 +167,19 @@ def pick_answered_tell(*, pick_id: int) -> None:
         notifier = import_string(path)()
         if hasattr(notifier, "answered"):
             notifier.answered(pick)
+
+
+def karma_suggest(*, pick: Pick, what: str) -> None:
+    """Suggest to release engineers that they look at the requestor's karma. Only a
+    suggestion: stars change when a release engineer presses "unlike"."""
+    stars = karma_stars(user_id=pick.requestor.user_id)
+    for engineer in Engineer.objects.filter(role=Role.RELEASE_ENGINEER).select_related("user"):
+        notify(
+            engineer=engineer,
+            kind=NotificationKind.KARMA_SUGGESTION,
+            text=(
+                f"Pick #{pick.pk} by {pick.requestor} {what}. {pick.requestor} has {stars} of 5 "
+                "stars: consider an unlike on their page."
+            ),
+            pick=pick,
+        )

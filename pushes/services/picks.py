@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from common.errors import DomainError, NotFound
+from common.errors import DomainError
 from common.queue import enqueue
-from karma.selectors import karma_may_request, karma_stars
+from karma.selectors import karma_may_request
 from pushes import cadence, git, moves
 from pushes.choices import (
     PICK_ACTIVE_STATES,
-    PICK_TRANSITIONS,
     PUSH_UPCOMING_STATES,
     BranchState,
     FridayPolicy,
@@ -28,7 +27,6 @@ from pushes.choices import (
     PickState,
     PushState,
     ReviewStatus,
-    Role,
 )
 from pushes.models import (
     Engineer,
@@ -39,37 +37,24 @@ from pushes.models import (
     Repository,
     TrunkCommit,
 )
-from pushes.moves import IllegalTransition
 from pushes.selectors import branch_current, push_next
-from pushes.services.notifications import notifications_answer, notify
+from pushes.services.notifications import karma_suggest, notifications_answer, notify
 from pushes.services.repositories import clone_path, scratch_dir, trunk_sync
+from pushes.services.train import pick_ask_confirmation, pick_roll
+from pushes.services.transitions import (
+    UNSTORABLE,
+    PickRefused,
+    pick_for_move,
+    pick_transition,
+    storable,
+)
 
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
-# NUL (PostgreSQL refuses it in text) and lone surrogates (no database stores them; Python makes
-# them of undecodable bytes, in a command-line argument or a JSON "\udcff" escape).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_CANDIDATES = 10
 
 
 # What every channel says when a pick is asked for without a reason.
 NO_REASON = "Say why this pick cannot wait for the next train."
-
-
-class PickRefused(DomainError):
-    """A pick request refused at request time; nothing was stored."""
-
-    code = "pick-refused"
-
-
-def _storable(text: str, what: str) -> str:
-    """``text``, if a database can store it; refused clearly rather than failing at the write."""
-    if _UNSTORABLE.search(text):
-        raise PickRefused(
-            f"The {what} has characters that cannot be stored (a NUL byte or invalid Unicode): "
-            "type it again as plain text.",
-            code="bad-text",
-        )
-    return text
 
 
 class GitUnavailable(DomainError):
@@ -141,7 +126,7 @@ def branch_for_pick(*, repository: Repository, name: str | None = None) -> Relea
     if name:
         name = name.strip()
         branch = None
-        if not _UNSTORABLE.search(name):  # no branch has such a name; PostgreSQL refuses NUL
+        if not UNSTORABLE.search(name):  # no branch has such a name; PostgreSQL refuses NUL
             branch = ReleaseBranch.objects.filter(repository=repository, name=name).first()
         if branch is None:
             raise PickRefused(
@@ -232,7 +217,7 @@ def pick_request(
     backup: Engineer | None = None,
 ) -> PickRequestResult:
     """Ask for a trunk revision on a release branch. Refused, with a reason, before any write."""
-    reason = _storable((reason or "").strip(), "reason")
+    reason = storable((reason or "").strip(), "reason")
     if not reason:
         raise PickRefused(NO_REASON, code="no-reason")
     gate = karma_may_request(user_id=requestor.user_id)
@@ -320,79 +305,6 @@ def _refuse_if_requested(branch: ReleaseBranch, sha: str) -> None:
 
 # --- moves --------------------------------------------------------------------------------
 
-_VERBS = {
-    PickState.APPROVED: "approved",
-    PickState.REJECTED: "rejected",
-    PickState.DEFERRED: "deferred",
-    PickState.WITHDRAWN: "withdrawn",
-    PickState.CONFIRMED: "confirmed",
-    PickState.AWAITING_CONFIRMATION: "sent for confirmation",
-    PickState.PICKED: "picked",
-    PickState.SHIPPED: "shipped",
-    PickState.EXPIRED: "expired",
-    PickState.CONFLICT: "marked conflicting",
-    PickState.TESTS_FAILED: "marked as failing tests",
-    PickState.REVERTED: "marked reverted",
-}
-
-
-def _locked(pick_id: int) -> Pick:
-    """The pick, its row locked until the transaction ends."""
-    pick = (
-        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the joins to
-        # push and backup; the pick's row is the one that must be locked.
-        Pick.objects.select_for_update(of=("self",))
-        .select_related("branch__repository", "requestor__user", "backup__user", "push")
-        .filter(pk=pick_id)
-        .first()
-    )
-    if pick is None:
-        raise NotFound(f"There is no pick #{pick_id}.")
-    return pick
-
-
-def pick_transition(
-    *,
-    pick_id: int,
-    to: str,
-    actor: Engineer | None,
-    reason: str = "",
-    **changes: object,
-) -> Pick:
-    """Move a pick to `to` in one transaction, recording the event; refuse a move the pick's
-    state machine (PICK_TRANSITIONS) does not have. People's moves come through `pick_move`,
-    which asks the moves registry first."""
-    reason = _storable(reason, "reason")
-    with transaction.atomic():
-        pick = _locked(pick_id)
-        if to not in PICK_TRANSITIONS.get(pick.state, ()):
-            raise IllegalTransition(
-                f"Pick #{pick.pk} is {pick.get_state_display().lower()}: it cannot be "
-                f"{_VERBS.get(to, to)} now.",
-                details={"pick": pick.pk, "state": pick.state},
-            )
-        now = timezone.now()
-        from_state = pick.state
-        pick.state = to
-        for name, value in changes.items():
-            setattr(pick, name, value)
-        if to == PickState.CONFIRMED:
-            pick.confirmed_at = now
-        if to == PickState.SHIPPED:
-            pick.shipped_at = now
-        pick.save()
-        PickEvent.objects.create(
-            pick=pick, actor=actor, at=now, from_state=from_state, to_state=to, reason=reason
-        )
-    return pick
-
-
-def pick_move_allowed(move: moves.Move, *, pick_id: int, actor: Engineer) -> Pick | None:
-    """Inside the caller's transaction: lock the pick and ask the registry whether `actor` may
-    make `move` on it now (raising its refusal). None when the move is made already."""
-    pick = _locked(pick_id)
-    return pick if moves.move_check(move, pick, actor) else None
-
 
 def _reason_given(move: moves.Move, reason: str) -> str:
     reason = (reason or "").strip()
@@ -404,7 +316,7 @@ def _reason_given(move: moves.Move, reason: str) -> str:
 def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     """Approve a pick for its push; inside the confirmation window it is asked for at once."""
     with transaction.atomic():
-        pick_move_allowed(moves.APPROVE, pick_id=pick_id, actor=actor)
+        pick_for_move(moves.APPROVE, pick_id=pick_id, actor=actor)
         pick = pick_transition(pick_id=pick_id, to=PickState.APPROVED, actor=actor, reason=reason)
         if pick.push is None or pick.push.state not in PUSH_UPCOMING_STATES:
             pick.push = push_next(branch=pick.branch, now=timezone.now())
@@ -418,15 +330,13 @@ def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
             push=pick.push,
         )
         if pick.push and pick.push.state == PushState.CONFIRMING:
-            from pushes.services.train import pick_ask_confirmation
-
             pick = pick_ask_confirmation(pick=pick)
     return pick
 
 
 def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
     with transaction.atomic():
-        pick_move_allowed(moves.REJECT, pick_id=pick_id, actor=actor)
+        pick_for_move(moves.REJECT, pick_id=pick_id, actor=actor)
         reason = _reason_given(moves.REJECT, reason)
         pick = pick_transition(pick_id=pick_id, to=PickState.REJECTED, actor=actor, reason=reason)
         notify(
@@ -441,8 +351,7 @@ def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
 def pick_defer(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     """Not this push: the pick moves to the next one."""
     with transaction.atomic():
-        current = pick_move_allowed(moves.DEFER, pick_id=pick_id, actor=actor)
-        assert current is not None
+        current = pick_for_move(moves.DEFER, pick_id=pick_id, actor=actor)
         after = current.push.scheduled_at if current.push else timezone.now()
         pick = pick_transition(
             pick_id=pick_id,
@@ -464,7 +373,7 @@ def pick_defer(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
 
 def pick_withdraw(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     with transaction.atomic():
-        pick_move_allowed(moves.WITHDRAW, pick_id=pick_id, actor=actor)
+        pick_for_move(moves.WITHDRAW, pick_id=pick_id, actor=actor)
         pick = pick_transition(pick_id=pick_id, to=PickState.WITHDRAWN, actor=actor, reason=reason)
         notifications_answer(pick=pick)
     return pick
@@ -474,8 +383,9 @@ def pick_confirm(*, pick_id: int, actor: Engineer) -> Pick:
     """The requestor (or their backup) is online to support the push. A second press of
     "I'm here" changes nothing."""
     with transaction.atomic():
-        if pick_move_allowed(moves.CONFIRM, pick_id=pick_id, actor=actor) is None:
-            return _locked(pick_id)
+        pick = pick_for_move(moves.CONFIRM, pick_id=pick_id, actor=actor)
+        if pick.state in moves.CONFIRM.already:
+            return pick
         pick = pick_transition(
             pick_id=pick_id,
             to=PickState.CONFIRMED,
@@ -488,11 +398,8 @@ def pick_confirm(*, pick_id: int, actor: Engineer) -> Pick:
 
 def pick_decline(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
     """ "Not this time": the pick rolls to the next push (and expires after too many rolls)."""
-    from pushes.services.train import pick_roll
-
     with transaction.atomic():
-        pick = pick_move_allowed(moves.DECLINE, pick_id=pick_id, actor=actor)
-        assert pick is not None
+        pick = pick_for_move(moves.DECLINE, pick_id=pick_id, actor=actor)
         pick = pick_roll(pick=pick, actor=actor, reason=reason or "Not this time.")
         notifications_answer(pick=pick)
     return pick
@@ -502,7 +409,7 @@ def pick_revert(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
     """A shipped pick had to be reverted: record it, tell the requestor, and suggest (never
     make) a karma change to release engineering."""
     with transaction.atomic():
-        pick_move_allowed(moves.REVERT, pick_id=pick_id, actor=actor)
+        pick_for_move(moves.REVERT, pick_id=pick_id, actor=actor)
         reason = _reason_given(moves.REVERT, reason)
         pick = pick_transition(pick_id=pick_id, to=PickState.REVERTED, actor=actor, reason=reason)
         notify(
@@ -513,19 +420,3 @@ def pick_revert(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
         )
         karma_suggest(pick=pick, what=f"was reverted after it shipped ({reason})")
     return pick
-
-
-def karma_suggest(*, pick: Pick, what: str) -> None:
-    """Suggest to release engineers that they look at the requestor's karma. Only a
-    suggestion: stars change when a release engineer presses "unlike"."""
-    stars = karma_stars(user_id=pick.requestor.user_id)
-    for engineer in Engineer.objects.filter(role=Role.RELEASE_ENGINEER).select_related("user"):
-        notify(
-            engineer=engineer,
-            kind=NotificationKind.KARMA_SUGGESTION,
-            text=(
-                f"Pick #{pick.pk} by {pick.requestor} {what}. {pick.requestor} has {stars} of 5 "
-                "stars: consider an unlike on their page."
-            ),
-            pick=pick,
-        )

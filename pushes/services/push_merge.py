@@ -15,8 +15,8 @@ from django.utils import timezone
 from pushes import git
 from pushes.choices import NotificationKind, PickState, TestRunState
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, TestRun
-from pushes.services.notifications import notify
-from pushes.services.picks import karma_suggest, pick_transition
+from pushes.services.notifications import karma_suggest, notify
+from pushes.services.transitions import pick_transition
 from pushes.statuscache import status_changed
 
 LOG_LIMIT = 100_000  # characters of a test log kept in the database: the end

@@ -23,7 +23,7 @@ from pushes.choices import (
 from pushes.models import Engineer, FreezeWindow, Notification, Pick, PickEvent, Push
 from pushes.selectors import push_next
 from pushes.services.notifications import notify, notify_many
-from pushes.services.picks import pick_transition
+from pushes.services.transitions import pick_transition
 
 log = logging.getLogger(__name__)
 

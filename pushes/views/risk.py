@@ -30,9 +30,10 @@ from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from common.errors import DomainError
-from common.templatetags.releasebot import stars, state_badge
+from common.templatetags.releasebot import state_badge
 from karma.models import MAX_STARS
 from karma.services import karma_change
+from karma.templatetags.karma import stars
 from pushes import services
 from pushes.choices import PICK_OPEN_STATES, PickState
 from pushes.forms import ReasonForm
