@@ -92,14 +92,14 @@ def _push(data, requestors: int, n: int):
     """A push of `requestors` approved picks, each by another engineer (all linked to Slack)."""
 
     from pushes.choices import PickState, PushState
-    from pushes.models import Engineer, Pick, TrunkCommit
+    from pushes.models import Engineer, Pick, Revision
 
     source = data.branch
     push = branch_with_push(
         data, f"release/bench-confirm-{n}", state=PushState.SCHEDULED, due_in_minutes=30
     )
     branch = push.branch
-    commits = TrunkCommit.objects.filter(
+    commits = Revision.objects.filter(
         repository=data.repository, position__gt=source.base_position
     ).order_by("position")[:requestors]
     people = Engineer.objects.filter(chat_id__isnull=False).order_by("pk")[:requestors]

@@ -119,7 +119,7 @@ def build(
     scale: float, root: Path, *, push_picks: int | None = None, log: Callable = print
 ) -> BenchData:
     """Write the trunk under `root` and the data into the configured (empty) database."""
-    from pushes.models import Pick, PickEvent, Push, Repository, TrunkCommit
+    from pushes.models import Pick, PickEvent, Push, Repository, Revision
     from pushes.services import clone_path, trunk_sync
 
     size = sizes(scale, push_picks=push_picks)
@@ -167,7 +167,7 @@ def build(
     api_user = get_user_model().objects.get(username=engineer_name_user(0))
     token, _ = Token.objects.get_or_create(user=api_user)
     counts = {
-        "trunk commits": TrunkCommit.objects.filter(repository=repository).count(),
+        "trunk commits": Revision.objects.filter(repository=repository).count(),
         "engineers": len(engineers),
         "picks": Pick.objects.count(),
         "pick events": PickEvent.objects.count(),

@@ -166,16 +166,14 @@ def _push(data, shas: list[str], n: int | str):
 
     from pushes import git
     from pushes.choices import PickState, PushState
-    from pushes.models import Engineer, Pick, TrunkCommit
+    from pushes.models import Engineer, Pick, Revision
     from pushes.services import clone_path
 
     name = f"release/bench-push-{n}"
     git.branch_create(clone_path(data.repository), name, data.branch.base_sha)
     push = branch_with_push(data, name, state=PushState.CONFIRMING, due_in_minutes=-1)
     branch = push.branch
-    commits = {
-        c.sha: c for c in TrunkCommit.objects.filter(repository=data.repository, sha__in=shas)
-    }
+    commits = {c.sha: c for c in Revision.objects.filter(repository=data.repository, sha__in=shas)}
     people = list(Engineer.objects.order_by("pk").values_list("pk", flat=True)[: len(shas)])
     Pick.objects.bulk_create(
         [

@@ -148,7 +148,7 @@ def status(rest: str, engineer: Engineer | None) -> Reply:
     if not query:
         raise UsageError("Which revision? Give a SHA, a review URL or a review number.")
     story = selectors.revision_status(query=query)
-    path = reverse("revision", args=[story.commit.sha])
+    path = reverse("revision", args=[story.revision.sha])
     return Reply(text="\n".join(story.story), blocks=blocks.revision_story(story.story, path=path))
 
 
@@ -183,7 +183,7 @@ def pick(rest: str, engineer: Engineer) -> Reply:
     backup = engineer_named(backup_name) if backup_name else None
     try:
         result = services.pick_request(
-            requestor=engineer, rev=rev, reason=reason, branch_name=branch_name, backup=backup
+            requestor=engineer, revision=rev, reason=reason, branch_name=branch_name, backup=backup
         )
     except services.PickRefused as refused:
         again = _asked_before(refused, engineer)

@@ -11,8 +11,8 @@ from pushes.models import (
     Push,
     ReleaseBranch,
     Repository,
+    Revision,
     TestRun,
-    TrunkCommit,
 )
 
 
@@ -58,7 +58,7 @@ class RepositoryAdmin(admin.ModelAdmin):
     ]
 
 
-@admin.register(TrunkCommit)
+@admin.register(Revision)
 class TrunkCommitAdmin(admin.ModelAdmin):
     list_display = ["short_sha", "title", "author_name", "committed_at", "position", "repository"]
     list_filter = ["repository"]

@@ -18,7 +18,7 @@ class PushesConfig(AppConfig):
         shown = (
             models.Engineer,
             models.Repository,
-            models.TrunkCommit,
+            models.Revision,
             models.ReleaseBranch,
             models.Push,
             models.Pick,

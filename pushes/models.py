@@ -201,10 +201,11 @@ class FreezeWindow(models.Model):
         return f"{self.repository}: {self.reason}"
 
 
-class TrunkCommit(models.Model):
-    """One commit on trunk's first-parent line, indexed so status questions never walk git."""
+class Revision(models.Model):
+    """A revision: one commit on trunk's first-parent line, indexed so status questions never
+    walk git. What people pick and ask "where is my revision?" about."""
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="revisions")
     sha = models.CharField(max_length=40, validators=[sha_validator])
     position = models.PositiveIntegerField(help_text="0 for the first commit on trunk.")
     author_name = models.CharField(max_length=200)
@@ -216,6 +217,7 @@ class TrunkCommit(models.Model):
     objects = StatusQuerySet.as_manager()
 
     class Meta:
+        db_table = "pushes_trunkcommit"  # the table from before the model was named Revision
         ordering = ["repository", "-position"]
         constraints = [
             models.UniqueConstraint(fields=["repository", "sha"], name="trunk_commit_unique_sha"),

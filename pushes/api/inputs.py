@@ -56,7 +56,6 @@ def move_input(move: Move) -> type[serializers.Serializer]:
 class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
     revision = PatternField(
         pattern=SHA,
-        source="rev",
         max_length=100,
         help_text="The trunk commit: a full SHA or at least 7 hex digits of one.",
     )

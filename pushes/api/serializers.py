@@ -415,7 +415,7 @@ class BranchBriefSerializer(serializers.Serializer):
 class RevisionStatusSerializer(serializers.Serializer):
     """Where a trunk revision is: the branch cut with it, its picks, when it shipped."""
 
-    commit = CommitSerializer()
+    commit = CommitSerializer(source="revision")
     cut_into = BranchBriefSerializer(
         allow_null=True, help_text="The first release branch cut with it in, if any."
     )

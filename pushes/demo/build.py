@@ -26,7 +26,7 @@ from pushes.demo.records import branches_write, karma_write, picks_write
 from pushes.demo.stories import closed_picks, karma_stories, open_picks
 from pushes.demo.train import TrainWalk, train_branches
 from pushes.locks import repository_lock
-from pushes.models import Pick, Push, ReleaseBranch, Repository, TestRun, TrunkCommit
+from pushes.models import Pick, Push, ReleaseBranch, Repository, Revision, TestRun
 from pushes.services import clone_path, scratch_dir, trunk_sync
 
 SLUG = "shop"
@@ -124,7 +124,7 @@ def demo_summary(*, created: bool) -> DemoSummary:
     repository = Repository.objects.filter(slug=SLUG).first()
     if repository is None:
         return DemoSummary(created=created)
-    commits = TrunkCommit.objects.filter(repository=repository)
+    commits = Revision.objects.filter(repository=repository)
     picks = Pick.objects.filter(branch__repository=repository)
     pushes = Push.objects.filter(branch__repository=repository)
     counts = {

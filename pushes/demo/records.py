@@ -17,8 +17,8 @@ from pushes.models import (
     Push,
     ReleaseBranch,
     Repository,
+    Revision,
     TestRun,
-    TrunkCommit,
 )
 from pushes.services import push_schedule
 
@@ -58,7 +58,7 @@ def picks_write(
     rng = random.Random(11)
     branches = {b.name: b for b in ReleaseBranch.objects.filter(repository=repository)}
     shas = [p.commit.sha for p in plan.picks]
-    index = {c.sha: c for c in TrunkCommit.objects.filter(repository=repository, sha__in=shas)}
+    index = {c.sha: c for c in Revision.objects.filter(repository=repository, sha__in=shas)}
     rows = []
     for planned in plan.picks:
         commit = index[planned.commit.sha]

@@ -50,8 +50,8 @@ from pushes.models import (
     Push,
     ReleaseBranch,
     Repository,
+    Revision,
     TestRun,
-    TrunkCommit,
 )
 
 WEEKS_DEFAULT = 4
@@ -456,7 +456,7 @@ def lead_time_picks(*, repository: Repository, window: Window) -> LeadTime:
     Picks later reverted count (they shipped); a pick whose revision is not in the trunk
     index is left out.
     """
-    committed = TrunkCommit.objects.filter(repository_id=repository.pk, sha=OuterRef("sha")).values(
+    committed = Revision.objects.filter(repository_id=repository.pk, sha=OuterRef("sha")).values(
         "committed_at"
     )[:1]
     picks = (
@@ -519,7 +519,7 @@ def lead_time_cut(*, repository: Repository, window: Window) -> LeadTime:
         .values("finished_at")[:1]
     )
     commits = (
-        TrunkCommit.objects.filter(
+        Revision.objects.filter(
             repository=repository,
             position__gt=min(s["previous_base"] for s in ships),
             position__lte=max(s["branch__base_position"] for s in ships),

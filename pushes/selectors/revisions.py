@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from common.errors import DomainError, NotFound
 from pushes.choices import PICK_ACTIVE_STATES, BranchState, PickState, PushKind, PushState
-from pushes.models import Pick, Push, ReleaseBranch, TrunkCommit
+from pushes.models import Pick, Push, ReleaseBranch, Revision
 
 _REVIEW_NUMBER = re.compile(r"^(?:D|#)?(\d{1,9})$", re.IGNORECASE)
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
@@ -20,7 +20,7 @@ _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 class RevisionStatus:
     """The whole story of one trunk revision, from the index (no git)."""
 
-    commit: TrunkCommit
+    revision: Revision
     cut_into: ReleaseBranch | None  # the first release branch cut with it in
     cut_shipped_at: dt.datetime | None  # when that branch's weekly ship went out
     picks: list[Pick]
@@ -35,7 +35,7 @@ class RevisionStatus:
     @property
     def story(self) -> list[str]:
         """The status in plain sentences, for chat and for the page's summary."""
-        c = self.commit
+        c = self.revision
         tz = c.repository.tz
         lines = [
             f"{c.short_sha} {c.title}",
@@ -60,25 +60,25 @@ class RevisionStatus:
         return lines
 
 
-def revision_lookup(*, query: str) -> TrunkCommit:
+def revision_lookup(*, query: str) -> Revision:
     """The trunk commit a SHA (full or 7+ digits), a review URL or a review number names."""
     text = (query or "").strip()
-    commits = TrunkCommit.objects.select_related("repository")
+    revisions = Revision.objects.select_related("repository")
     lowered = text.lower()
     if _HEX.match(lowered):
         # A prefix as a range, which the sha index answers (shas are lowercase hex, and "g"
         # sorts after every hex digit); `startswith` is a LIKE that reads the whole index.
         found = (
-            list(commits.filter(sha__range=(lowered, lowered + "g"))[:11])
+            list(revisions.filter(sha__range=(lowered, lowered + "g"))[:11])
             if len(lowered) < 40
-            else list(commits.filter(sha=lowered))
+            else list(revisions.filter(sha=lowered))
         )
     elif text.startswith(("http://", "https://")):
-        found = list(commits.filter(review_url=text.rstrip("/"))[:11])
+        found = list(revisions.filter(review_url=text.rstrip("/"))[:11])
     elif _REVIEW_NUMBER.match(text):
         number = _REVIEW_NUMBER.match(text).group(1)
         found = list(
-            commits.filter(
+            revisions.filter(
                 Q(review_url__endswith=f"/D{number}")
                 | Q(review_url__endswith=f"/pull/{number}")
                 | Q(review_url__endswith=f"/merge_requests/{number}")
@@ -105,10 +105,10 @@ def revision_lookup(*, query: str) -> TrunkCommit:
 
 def revision_status(*, query: str) -> RevisionStatus:
     """Where is my revision? Answered from the database index in a handful of queries."""
-    commit = revision_lookup(query=query)
+    revision = revision_lookup(query=query)
     cut_into = (
         ReleaseBranch.objects.filter(
-            repository_id=commit.repository_id, base_position__gte=commit.position
+            repository_id=revision.repository_id, base_position__gte=revision.position
         )
         .order_by("cut_at")
         .first()
@@ -121,12 +121,12 @@ def revision_status(*, query: str) -> RevisionStatus:
             .first()
         )
     picks = list(
-        Pick.objects.filter(branch__repository_id=commit.repository_id, sha=commit.sha)
+        Pick.objects.filter(branch__repository_id=revision.repository_id, sha=revision.sha)
         .select_related("branch", "push", "requestor__user")
         .order_by("created_at")
     )
     return RevisionStatus(
-        commit=commit, cut_into=cut_into, cut_shipped_at=cut_shipped_at, picks=picks
+        revision=revision, cut_into=cut_into, cut_shipped_at=cut_shipped_at, picks=picks
     )
 
 

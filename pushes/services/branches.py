@@ -20,7 +20,7 @@ from pushes.choices import (
     PushState,
 )
 from pushes.locks import repository_lock
-from pushes.models import Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.models import Pick, Push, ReleaseBranch, Repository, Revision
 from pushes.services.notifications import notify
 from pushes.services.repositories import clone_path, trunk_index
 from pushes.services.transitions import pick_transition
@@ -57,7 +57,7 @@ def branch_cut(*, repository: Repository, at: dt.datetime | None = None) -> Rele
         git.branch_move(path, LATEST, head)
         git.push(path, [f"refs/heads/{name}", f"+refs/heads/{LATEST}"])
     position = (
-        TrunkCommit.objects.filter(repository=repository, sha=head)
+        Revision.objects.filter(repository=repository, sha=head)
         .values_list("position", flat=True)
         .first()
     )

@@ -35,7 +35,7 @@ from pushes.models import (
     PickEvent,
     ReleaseBranch,
     Repository,
-    TrunkCommit,
+    Revision,
 )
 from pushes.selectors import branch_current, push_next
 from pushes.services.notifications import karma_suggest, notifications_answer, notify
@@ -67,16 +67,16 @@ class GitUnavailable(DomainError):
 # --- resolving what was asked for ---------------------------------------------------------
 
 
-def revision_resolve(*, rev: str, repository: Repository | None = None) -> TrunkCommit:
+def revision_resolve(*, revision: str, repository: Repository | None = None) -> Revision:
     """The one trunk commit a full or abbreviated SHA names, from the index.
 
     Not found in the index: trunk is synced once (the commit may have landed a minute ago),
     then the question is whether git knows it at all, to tell "not on trunk" from "no such".
     """
-    text = (rev or "").strip().lower()
+    text = (revision or "").strip().lower()
     if not _HEX.match(text):
         raise PickRefused(
-            f"{_shown(rev)} is not a revision: give a full or abbreviated SHA of 7 to 40 hex "
+            f"{_shown(revision)} is not a revision: give a full or abbreviated SHA of 7 to 40 hex "
             "digits (e.g. 3f2a9c1).",
             code="bad-revision",
         )
@@ -106,8 +106,8 @@ def revision_resolve(*, rev: str, repository: Repository | None = None) -> Trunk
     raise PickRefused(f"No commit matches {text}.", code="unknown-revision")
 
 
-def _candidates(text: str, repositories: list[Repository]) -> list[TrunkCommit]:
-    query = TrunkCommit.objects.filter(repository__in=repositories).select_related("repository")
+def _candidates(text: str, repositories: list[Repository]) -> list[Revision]:
+    query = Revision.objects.filter(repository__in=repositories).select_related("repository")
     if len(text) == 40:
         return list(query.filter(sha=text))
     return list(query.filter(sha__startswith=text).order_by("-position")[: MAX_CANDIDATES + 1])
@@ -193,7 +193,7 @@ def pick_dry_run(*, branch: ReleaseBranch, sha: str) -> DryRun:
         return DryRun(applies=True)
     shas = git.commits_touching(path, branch.base_sha, f"{sha}^", result.conflict_files)
     titles = dict(
-        TrunkCommit.objects.filter(repository=branch.repository, sha__in=shas[:20]).values_list(
+        Revision.objects.filter(repository=branch.repository, sha__in=shas[:20]).values_list(
             "sha", "title"
         )
     )
@@ -210,7 +210,7 @@ class PickRequestResult:
 def pick_request(
     *,
     requestor: Engineer,
-    rev: str,
+    revision: str,
     reason: str,
     branch_name: str | None = None,
     repository: Repository | None = None,
@@ -224,12 +224,12 @@ def pick_request(
     if not gate.allowed:
         raise PickRefused(gate.message, code="karma")
     try:
-        commit = revision_resolve(rev=rev, repository=repository)
-        branch = branch_for_pick(repository=commit.repository, name=branch_name)
-        _refuse_if_on_branch(branch, commit)
-        _refuse_if_requested(branch, commit.sha)
-        stats = git.diff_stat(clone_path(branch.repository), commit.sha)
-        dry_run = pick_dry_run(branch=branch, sha=commit.sha)
+        found = revision_resolve(revision=revision, repository=repository)
+        branch = branch_for_pick(repository=found.repository, name=branch_name)
+        _refuse_if_on_branch(branch, found)
+        _refuse_if_requested(branch, found.sha)
+        stats = git.diff_stat(clone_path(branch.repository), found.sha)
+        dry_run = pick_dry_run(branch=branch, sha=found.sha)
     except git.GitError as error:
         raise GitUnavailable(
             f"Git could not answer just now ({error.message[:200]}); nothing was stored. "
@@ -243,13 +243,13 @@ def pick_request(
             pick = Pick.objects.create(
                 branch=branch,
                 push=push_next(branch=branch, now=now),
-                sha=commit.sha,
-                trunk_position=commit.position,
-                title=commit.title,
-                author_name=commit.author_name,
-                author_email=commit.author_email,
-                review_url=commit.review_url,
-                review_status=ReviewStatus.PENDING if commit.review_url else ReviewStatus.NONE,
+                sha=found.sha,
+                trunk_position=found.position,
+                title=found.title,
+                author_name=found.author_name,
+                author_email=found.author_email,
+                review_url=found.review_url,
+                review_status=ReviewStatus.PENDING if found.review_url else ReviewStatus.NONE,
                 requestor=requestor,
                 backup=backup,
                 reason=reason,
@@ -268,19 +268,19 @@ def pick_request(
                 enqueue("pushes.tasks.pick_review_fetch", pick.pk)
     except IntegrityError:
         # Someone asked for the same revision in the same instant: answer with theirs.
-        _refuse_if_requested(branch, commit.sha)
+        _refuse_if_requested(branch, found.sha)
         raise
     return PickRequestResult(pick=pick, dry_run=dry_run)
 
 
-def _refuse_if_on_branch(branch: ReleaseBranch, commit: TrunkCommit) -> None:
-    if branch.base_position is not None and commit.position <= branch.base_position:
+def _refuse_if_on_branch(branch: ReleaseBranch, revision: Revision) -> None:
+    if branch.base_position is not None and revision.position <= branch.base_position:
         raise PickRefused(
-            f"{commit.short_sha} is already in {branch.name}: it landed on trunk before the cut.",
+            f"{revision.short_sha} is already in {branch.name}: it landed on trunk before the cut.",
             code="already-in-branch",
         )
     path = clone_path(branch.repository)
-    found = git.find_in_branch(path, commit.sha, branch.name, branch.base_sha)
+    found = git.find_in_branch(path, revision.sha, branch.name, branch.base_sha)
     if found:
         how = {
             "ancestry": "it is an ancestor of the branch",
@@ -288,7 +288,7 @@ def _refuse_if_on_branch(branch: ReleaseBranch, commit: TrunkCommit) -> None:
             "patch-id": f"the same change is there as {found.sha[:10]}",
         }[found.how]
         raise PickRefused(
-            f"{commit.short_sha} is already in {branch.name}: {how}.", code="already-in-branch"
+            f"{revision.short_sha} is already in {branch.name}: {how}.", code="already-in-branch"
         )
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pushes import git
 from pushes.locks import repository_lock
-from pushes.models import Repository, TrunkCommit
+from pushes.models import Repository, Revision
 from pushes.reviews import find_review_link
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def trunk_index(repository: Repository, path: Path) -> int:
     # The index, not a separate marker, says where it stopped: a marker saved from a stale
     # copy of the row (an admin form, say) would make the next sync index commits twice.
     last = (
-        TrunkCommit.objects.filter(repository=repository)
+        Revision.objects.filter(repository=repository)
         .order_by("-position")
         .values_list("sha", flat=True)
         .first()
@@ -73,11 +73,11 @@ def trunk_index(repository: Repository, path: Path) -> int:
         # Trunk was rewritten (a force-push): the old index no longer describes it.
         log.warning("trunk of %s was rewritten; reindexing", repository.slug)
         with transaction.atomic():
-            TrunkCommit.objects.filter(repository=repository).delete()
+            Revision.objects.filter(repository=repository).delete()
             Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha="")
         since = None
     added = 0
-    batch: list[TrunkCommit] = []
+    batch: list[Revision] = []
     next_position = _next_position(repository)
     for info in git.trunk_commits(path, repository.trunk_branch, since=since):
         batch.append(_trunk_commit(repository, info, next_position + len(batch)))
@@ -91,13 +91,13 @@ def trunk_index(repository: Repository, path: Path) -> int:
 
 
 def _next_position(repository: Repository) -> int:
-    top = TrunkCommit.objects.filter(repository=repository).aggregate(top=Max("position"))["top"]
+    top = Revision.objects.filter(repository=repository).aggregate(top=Max("position"))["top"]
     return 0 if top is None else top + 1
 
 
-def _trunk_commit(repository: Repository, info: git.CommitInfo, position: int) -> TrunkCommit:
+def _trunk_commit(repository: Repository, info: git.CommitInfo, position: int) -> Revision:
     link = find_review_link(info.message)
-    return TrunkCommit(
+    return Revision(
         repository=repository,
         sha=info.sha,
         position=position,
@@ -109,9 +109,9 @@ def _trunk_commit(repository: Repository, info: git.CommitInfo, position: int) -
     )
 
 
-def _store(repository: Repository, batch: list[TrunkCommit]) -> int:
+def _store(repository: Repository, batch: list[Revision]) -> int:
     with transaction.atomic():
-        TrunkCommit.objects.bulk_create(batch)
+        Revision.objects.bulk_create(batch)
         Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha=batch[-1].sha)
     return len(batch)
 

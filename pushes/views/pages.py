@@ -94,10 +94,10 @@ def revision_search(request: HttpRequest) -> HttpResponse:
     if query.isascii() and query.isalnum():
         return redirect("revision", rev=query)
     try:
-        commit = selectors.revision_lookup(query=query)
+        found = selectors.revision_lookup(query=query)
     except DomainError as error:
         return refused(request, error, query=query)
-    return redirect("revision", rev=commit.sha)
+    return redirect("revision", rev=found.sha)
 
 
 @login_required
@@ -111,7 +111,7 @@ def revision(request: HttpRequest, rev: str) -> HttpResponse:
         "pushes/revision.html",
         {
             "status": status,
-            "commit": status.commit,
+            "revision": status.revision,
             "pickable": selectors.revision_pickable(status),
             "held_by": selectors.revision_held_by(status),
         },
@@ -132,7 +132,7 @@ def pick_new(request: HttpRequest, me: Engineer) -> HttpResponse:
             try:
                 result = services.pick_request(
                     requestor=me,
-                    rev=data["revision"],
+                    revision=data["revision"],
                     reason=data["reason"],
                     branch_name=chosen.name if chosen else None,
                     repository=chosen.repository if chosen else None,

@@ -19,7 +19,7 @@ def test_rel_approves_and_unlikes_and_the_requestor_is_refused(page_as, live_ser
     dave = make_engineer("dave")
     karma_unlike(user_id=dave.user_id, actor_id=rel.user_id, reason="Broke search on push 1")
     karma_unlike(user_id=dave.user_id, actor_id=rel.user_id, reason="Missed push 2")
-    pick = services.pick_request(requestor=dave, rev=landed["fix"], reason="Crash fix").pick
+    pick = services.pick_request(requestor=dave, revision=landed["fix"], reason="Crash fix").pick
 
     page = page_as("rel")
     page.click("text=Risk")

@@ -10,7 +10,7 @@ from chat import commands
 from chat.commands import NOT_LINKED, SORRY, answer
 from pushes import selectors, services
 from pushes.choices import PickState
-from pushes.models import Pick, TrunkCommit
+from pushes.models import Pick, Revision
 from tests.pushes.conftest import MONDAY
 
 USAGE = {name: command.usage for name, command in commands.COMMANDS.items()}
@@ -33,7 +33,7 @@ def refused(text: str, engineer=None) -> str:
 @pytest.fixture
 def requested(alice, branch, landed):
     """Alice's pick of the fix, as requested."""
-    return services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash fix").pick
+    return services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash fix").pick
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_status_blocks_link_to_the_revisions_page(branch, remote):
 
 def test_status_of_an_ambiguous_short_sha_lists_the_candidates(repository, branch):
     for n, sha in enumerate(["abcdef1" + "0" * 33, "abcdef1" + "1" * 33], start=100):
-        TrunkCommit.objects.create(
+        Revision.objects.create(
             repository=repository, sha=sha, position=n, author_name="A", author_email="a@x",
             committed_at=MONDAY, title=f"Candidate {n}",
         )  # fmt: skip
@@ -234,7 +234,7 @@ def test_withdraw_by_number_or_by_revision(requested, alice, bob, branch, landed
     assert ok(f"withdraw #{requested.pk}", alice) == (
         f"Pick #{requested.pk} ({requested.short_sha} Fix module 1) is withdrawn."
     )
-    again = services.pick_request(requestor=alice, rev=landed["fix"], reason="Again").pick
+    again = services.pick_request(requestor=alice, revision=landed["fix"], reason="Again").pick
     ok(f"withdraw {landed['fix'][:8]} Fixed by config", alice)
     again.refresh_from_db()
     assert again.state == PickState.WITHDRAWN
@@ -276,7 +276,7 @@ def test_confirm_without_a_number_confirms_my_one_waiting_pick(awaiting, alice):
 
 def test_a_backup_confirms_for_the_requestor(alice, bob, rel, branch, landed):
     pick = services.pick_request(
-        requestor=alice, rev=landed["fix"], reason="Crash", backup=bob
+        requestor=alice, revision=landed["fix"], reason="Crash", backup=bob
     ).pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     assert ok(f"confirm #{pick.pk}", bob).startswith(
@@ -293,7 +293,7 @@ def test_confirm_refusals(requested, alice, bob, rel, landed):
     assert (
         refused(f"confirm {requested.pk}", bob) == f"Only alice can confirm pick #{requested.pk}."
     )
-    second = services.pick_request(requestor=alice, rev=landed["feature"], reason="Flag").pick
+    second = services.pick_request(requestor=alice, revision=landed["feature"], reason="Flag").pick
     services.pick_approve(pick_id=second.pk, actor=rel)
     assert refused("confirm", alice) == (
         f"Which one? You have 2: #{requested.pk} {requested.short_sha} Fix module 1 (approved, "
@@ -326,7 +326,7 @@ def test_decline_refusals(requested, alice, bob):
 
 def test_mine_lists_my_open_picks_with_what_is_expected_of_me(awaiting, alice, bob, landed):
     backed = services.pick_request(
-        requestor=bob, rev=landed["feature"], reason="Flag", backup=alice
+        requestor=bob, revision=landed["feature"], reason="Flag", backup=alice
     ).pick
     assert ok("mine", alice) == (
         "Your open picks (2):\n"
@@ -348,7 +348,7 @@ def test_mine_with_nothing_open(alice, branch):
 def test_push_shows_the_next_push_its_picks_and_who_has_not_confirmed(
     awaiting, alice, bob, rel, landed
 ):
-    other = services.pick_request(requestor=bob, rev=landed["feature"], reason="Flag").pick
+    other = services.pick_request(requestor=bob, revision=landed["feature"], reason="Flag").pick
     services.pick_approve(pick_id=other.pk, actor=rel)  # inside the window: asked at once
     services.pick_confirm(pick_id=awaiting.pk, actor=alice)
     assert ok("push") == (

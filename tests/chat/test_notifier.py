@@ -78,7 +78,7 @@ def test_a_push_s_confirmations_go_out_in_chunks_each_message_once(
         tasks.notifications_deliver, "delay", lambda ids: chunks.append(ids) or queue(ids)
     )
     for who, name in ((alice, "fix"), (bob, "feature"), (rel, "second")):
-        pick = services.pick_request(requestor=who, rev=landed[name], reason="Needed").pick
+        pick = services.pick_request(requestor=who, revision=landed[name], reason="Needed").pick
         services.pick_approve(pick_id=pick.pk, actor=rel)
     monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
     stub.take()
@@ -143,7 +143,7 @@ def test_without_slack_configured_the_notifier_sends_nothing(settings, slack, st
 
 
 def test_a_rejection_says_why(slack, stub, alice, rel, branch, landed):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash").pick
     services.pick_reject(pick_id=pick.pk, actor=rel, reason="Too risky the week of the sale")
     sent = stub.calls[-1]
     assert sent.body["text"] == (
@@ -154,7 +154,7 @@ def test_a_rejection_says_why(slack, stub, alice, rel, branch, landed):
 
 
 def test_a_reminder_carries_the_buttons_too(slack, stub, alice, rel, branch, landed, monday):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash").pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
     services.train_advance()
@@ -173,7 +173,7 @@ def test_a_reminder_carries_the_buttons_too(slack, stub, alice, rel, branch, lan
 def test_confirming_in_the_console_or_by_command_updates_both_slack_messages(
     slack, stub, alice, rel, branch, landed, monday
 ):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash").pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     monday.move_to(dt.datetime(2026, 11, 24, 10, 30, 5, tzinfo=LA))
     services.train_advance()
@@ -209,7 +209,7 @@ def test_a_push_is_told_to_each_requestor_and_summed_up_in_the_channel(
     ]
     picks = []
     for who, sha in asks:
-        pick = services.pick_request(requestor=who, rev=sha, reason="Needed").pick
+        pick = services.pick_request(requestor=who, revision=sha, reason="Needed").pick
         services.pick_approve(pick_id=pick.pk, actor=rel)
         picks.append(pick)
     fix, feature, second, late = picks

@@ -35,7 +35,7 @@ def seen(call) -> tuple:
 @pytest.fixture
 def awaiting(alice, rel, branch, landed):
     """Alice's approved pick of the fix, asked for confirmation in Slack for Tuesday's push."""
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash fix").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash fix").pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     services.push_confirmations_open(push_id=pick.push_id)
     return Notification.objects.get(pick=pick, kind="confirm")
@@ -309,7 +309,7 @@ def test_a_press_from_someone_not_linked_changes_nothing(slack, stub, awaiting):
 
 def test_the_backup_may_press_im_here(slack, stub, alice, bob, rel, branch, landed):
     pick = services.pick_request(
-        requestor=alice, rev=landed["fix"], reason="Crash", backup=bob
+        requestor=alice, revision=landed["fix"], reason="Crash", backup=bob
     ).pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     services.push_confirmations_open(push_id=pick.push_id)

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from common.api import NON_BLANK_TEXT
 from pushes import models, services
 from pushes.choices import BranchState, PickState, PushState
-from pushes.models import Notification, Pick, PickEvent, Push, TrunkCommit
+from pushes.models import Notification, Pick, PickEvent, Push, Revision
 from tests.api import assert_error, client_for
 from tests.conftest import make_engineer
 from tests.pushes.conftest import MONDAY
@@ -166,7 +166,7 @@ def test_every_request_time_refusal_has_its_code_and_stores_nothing(
     # Two index rows sharing a 7-digit prefix; added last, as git knows neither of them.
     candidates = ["abcdef1" + "0" * 33, "abcdef1" + "1" * 33]
     for n, sha in enumerate(candidates, start=100):
-        TrunkCommit.objects.create(
+        Revision.objects.create(
             repository=repository, sha=sha, position=n, author_name="A", author_email="a@x",
             committed_at=MONDAY, title=f"Candidate {n}",
         )  # fmt: skip
@@ -246,7 +246,7 @@ def test_unknown_ids_and_addresses_are_404s_in_the_error_shape(alice):
 def test_revision_status_of_a_shipped_an_unpicked_and_a_cut_commit(
     alice, rel, remote, branch, landed
 ):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     services.pick_confirm(pick_id=pick.pk, actor=alice)
     for state in (PickState.PICKED, PickState.SHIPPED):

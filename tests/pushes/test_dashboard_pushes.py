@@ -36,8 +36,8 @@ from pushes.models import (
     Push,
     ReleaseBranch,
     Repository,
+    Revision,
     TestRun,
-    TrunkCommit,
 )
 from pushes.selectors import push_dashboard as metrics
 from tests.conftest import make_engineer
@@ -177,8 +177,8 @@ def week(db, alice, frozen) -> Week:
     commit_times |= {p: la(20, 0, month=10) + dt.timedelta(hours=p) for p in range(0, 21)}
     commit_times |= {31: la(23, 10), 32: la(24, 11, 10), 33: la(25, 23, 6), 34: la(27, 8, 8)}
     commit_times |= {p: la(25, 0) for p in range(35, 41)}
-    TrunkCommit.objects.bulk_create(
-        TrunkCommit(
+    Revision.objects.bulk_create(
+        Revision(
             repository=repository,
             sha=sha(p),
             position=p,

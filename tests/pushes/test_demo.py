@@ -15,7 +15,7 @@ from karma.models import KarmaEvent
 from karma.selectors import karma_stars_many
 from pushes.choices import PICK_TRANSITIONS, PickState, PushState
 from pushes.demo import demo_build, demo_remote
-from pushes.models import Engineer, Pick, Push, Repository, TrunkCommit
+from pushes.models import Engineer, Pick, Push, Repository, Revision
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
 
@@ -47,11 +47,11 @@ def test_it_builds_a_train_once_and_leaves_it_alone_the_second_time(settings, tm
     call_command("demo", stdout=out)
 
     repository = Repository.objects.get(slug="shop")
-    assert repository.commits.count() >= 300
-    assert repository.commits.values("author_email").distinct().count() >= 15
+    assert repository.revisions.count() >= 300
+    assert repository.revisions.values("author_email").distinct().count() >= 15
     assert set(Pick.objects.values_list("state", flat=True)) == set(PickState.values)
     assert_every_pick_has_its_history(dt.datetime.now(dt.UTC))
-    assert not Pick.objects.exclude(sha__in=TrunkCommit.objects.values("sha")).exists()
+    assert not Pick.objects.exclude(sha__in=Revision.objects.values("sha")).exists()
 
     stars = karma_stars_many(user_ids=Engineer.objects.values_list("user_id", flat=True))
     assert {2, 3, 4, 5} <= set(stars.values())

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from pushes import services
 from pushes.choices import PickState, PushState
-from pushes.models import Pick, Push, TrunkCommit
+from pushes.models import Pick, Push, Revision
 from tests.pushes.conftest import MONDAY
 
 
@@ -35,7 +35,7 @@ def text(response) -> str:
 
 @pytest.fixture
 def alices_pick(alice, landed):
-    return services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash fix").pick
+    return services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash fix").pick
 
 
 # --- requesting a pick --------------------------------------------------------------------
@@ -264,7 +264,7 @@ def test_a_new_trunk_commit_offers_a_prefilled_pick_until_requested(client, alic
 
 def test_an_ambiguous_prefix_lists_the_candidates(client, alice, repository, branch):
     for n, sha in enumerate(["abcdef1" + "0" * 33, "abcdef1" + "1" * 33], start=100):
-        TrunkCommit.objects.create(
+        Revision.objects.create(
             repository=repository, sha=sha, position=n, author_name="A", author_email="a@x",
             committed_at=MONDAY, title=f"Candidate {n}",
         )  # fmt: skip
@@ -289,8 +289,8 @@ def test_the_search_box_goes_to_the_revision_page(client, alice, remote, branch)
     assert response["Location"] == reverse("revision", args=[sha[:9]])
     response = client.get(search, {"q": "D102"})
     assert response["Location"] == reverse("revision", args=["D102"])
-    assert client.get(response["Location"]).context["commit"].sha == sha
-    review_url = TrunkCommit.objects.get(sha=sha).review_url
+    assert client.get(response["Location"]).context["revision"].sha == sha
+    review_url = Revision.objects.get(sha=sha).review_url
     assert client.get(search, {"q": review_url})["Location"] == reverse("revision", args=[sha])
     assert client.get(search, {"q": "no such thing"}).status_code == 400
 

@@ -9,7 +9,7 @@ import pytest
 from common.errors import Forbidden
 from pushes import services
 from pushes.choices import BranchState, FridayPolicy, PickState, ReviewStatus
-from pushes.models import FreezeWindow, Notification, Pick, PickEvent, TrunkCommit
+from pushes.models import FreezeWindow, Notification, Pick, PickEvent, Revision
 from tests.pushes.conftest import MONDAY
 from tests.repos import git as run_git
 
@@ -23,7 +23,7 @@ def refused(code: str, **kwargs):
 
 
 def test_a_clean_pick_is_stored_with_its_risk_data_and_first_event(alice, branch, landed):
-    result = services.pick_request(requestor=alice, rev=landed["fix"][:8], reason="Crash fix")
+    result = services.pick_request(requestor=alice, revision=landed["fix"][:8], reason="Crash fix")
     pick = result.pick
     assert result.dry_run.applies
     assert (pick.sha, pick.state, pick.branch, pick.title) == (
@@ -40,24 +40,24 @@ def test_a_clean_pick_is_stored_with_its_risk_data_and_first_event(alice, branch
 
 
 def test_text_that_is_not_a_sha_is_refused(alice, branch, landed):
-    message = refused("bad-revision", requestor=alice, rev="fix-the-bug", reason="r")
+    message = refused("bad-revision", requestor=alice, revision="fix-the-bug", reason="r")
     assert "'fix-the-bug' is not a revision" in message
-    refused("bad-revision", requestor=alice, rev=landed["fix"][:6], reason="r")
-    refused("bad-revision", requestor=alice, rev="", reason="r")
+    refused("bad-revision", requestor=alice, revision=landed["fix"][:6], reason="r")
+    refused("bad-revision", requestor=alice, revision="", reason="r")
 
 
 def test_a_sha_no_commit_has_is_refused(alice, branch, landed):
-    message = refused("unknown-revision", requestor=alice, rev="deadbeef12", reason="r")
+    message = refused("unknown-revision", requestor=alice, revision="deadbeef12", reason="r")
     assert message == "No commit matches deadbeef12."
 
 
 def test_an_ambiguous_prefix_lists_the_candidates(alice, repository, branch, landed):
     for n, sha in enumerate(["abcdef1" + "0" * 33, "abcdef1" + "1" * 33], start=100):
-        TrunkCommit.objects.create(
+        Revision.objects.create(
             repository=repository, sha=sha, position=n, author_name="A", author_email="a@x",
             committed_at=MONDAY, title=f"Candidate {n}",
         )  # fmt: skip
-    message = refused("ambiguous-revision", requestor=alice, rev="abcdef1", reason="r")
+    message = refused("ambiguous-revision", requestor=alice, revision="abcdef1", reason="r")
     assert "matches 2 commits" in message
     assert "abcdef1000 Candidate 100" in message and "abcdef1111 Candidate 101" in message
 
@@ -67,37 +67,37 @@ def test_a_commit_that_is_not_on_trunk_is_refused(alice, remote, repository, bra
         remote.bare, "commit-tree", "-p", remote.head(), "-m", "Side", f"{remote.head()}^{{tree}}"
     ).strip()
     run_git(remote.bare, "update-ref", "refs/heads/side", side)
-    message = refused("not-on-trunk", requestor=alice, rev=side, reason="r")
+    message = refused("not-on-trunk", requestor=alice, revision=side, reason="r")
     assert "is not on main of Shop" in message
 
 
 def test_a_commit_from_before_the_cut_is_already_in_the_branch(alice, remote, branch):
-    message = refused("already-in-branch", requestor=alice, rev=remote.log()[1], reason="r")
+    message = refused("already-in-branch", requestor=alice, revision=remote.log()[1], reason="r")
     assert "landed on trunk before the cut" in message
 
 
 def test_a_second_request_for_the_same_revision_answers_with_the_first(alice, bob, landed, branch):
-    first = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
-    message = refused("already-requested", requestor=bob, rev=landed["fix"], reason="Me too")
+    first = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash").pick
+    message = refused("already-requested", requestor=bob, revision=landed["fix"], reason="Me too")
     assert f"as pick #{first.pk} (requested, by alice)" in message
     assert Pick.objects.count() == 1
 
 
 def test_a_requestor_at_two_stars_is_told_to_talk_to_release_engineering(carol, landed, branch):
-    message = refused("karma", requestor=carol, rev=landed["fix"], reason="r")
+    message = refused("karma", requestor=carol, revision=landed["fix"], reason="r")
     assert "2 of 5 stars" in message and "Talk to release engineering" in message
 
 
 def test_a_request_without_a_reason_is_refused(alice, landed, branch):
-    refused("no-reason", requestor=alice, rev=landed["fix"], reason="   ")
+    refused("no-reason", requestor=alice, revision=landed["fix"], reason="   ")
 
 
 def test_a_closed_branch_takes_no_picks(alice, landed, branch):
     branch.state = BranchState.CLOSED
     branch.save()
-    refused("no-branch", requestor=alice, rev=landed["fix"], reason="r")
+    refused("no-branch", requestor=alice, revision=landed["fix"], reason="r")
     message = refused(
-        "branch-closed", requestor=alice, rev=landed["fix"], reason="r", branch_name=branch.name
+        "branch-closed", requestor=alice, revision=landed["fix"], reason="r", branch_name=branch.name
     )
     assert "is closed" in message
 
@@ -108,7 +108,7 @@ def test_a_frozen_repository_takes_no_picks(alice, repository, landed, branch):
         ends_at=MONDAY + dt.timedelta(days=1), reason="Thanksgiving",
     )  # fmt: skip
     assert "(Thanksgiving)" in refused(
-        "branch-closed", requestor=alice, rev=landed["fix"], reason="r"
+        "branch-closed", requestor=alice, revision=landed["fix"], reason="r"
     )
 
 
@@ -116,11 +116,11 @@ def test_friday_no_push_takes_no_picks_on_friday(alice, repository, landed, bran
     repository.friday_policy = FridayPolicy.NO_PUSH
     repository.save()
     monday.move_to(MONDAY + dt.timedelta(days=4))
-    assert "Fridays" in refused("branch-closed", requestor=alice, rev=landed["fix"], reason="r")
+    assert "Fridays" in refused("branch-closed", requestor=alice, revision=landed["fix"], reason="r")
 
 
 def test_a_pick_that_would_conflict_names_the_files_and_the_prerequisite(alice, landed, branch):
-    result = services.pick_request(requestor=alice, rev=landed["second"], reason="Kill switch")
+    result = services.pick_request(requestor=alice, revision=landed["second"], reason="Kill switch")
     assert not result.dry_run.applies
     assert result.dry_run.conflict_files == ("src/feature.py",)
     assert [p["sha"] for p in result.dry_run.prerequisites] == [landed["feature"]]
@@ -129,7 +129,7 @@ def test_a_pick_that_would_conflict_names_the_files_and_the_prerequisite(alice, 
 
 
 def test_only_release_engineers_approve(alice, rel, landed, branch):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     with pytest.raises(Forbidden):
         services.pick_approve(pick_id=pick.pk, actor=alice)
     approved = services.pick_approve(pick_id=pick.pk, actor=rel)
@@ -138,7 +138,7 @@ def test_only_release_engineers_approve(alice, rel, landed, branch):
 
 
 def test_an_illegal_move_is_refused_and_changes_nothing(alice, rel, landed, branch):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     services.pick_reject(pick_id=pick.pk, actor=rel, reason="Too risky this week")
     with pytest.raises(services.IllegalTransition, match="is rejected: it cannot be approved"):
         services.pick_approve(pick_id=pick.pk, actor=rel)
@@ -148,7 +148,7 @@ def test_an_illegal_move_is_refused_and_changes_nothing(alice, rel, landed, bran
 
 
 def test_a_rejection_needs_a_reason_the_requestor_reads(alice, rel, landed, branch):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     with pytest.raises(services.PickRefused, match="Say why"):
         services.pick_reject(pick_id=pick.pk, actor=rel, reason="")
     services.pick_reject(pick_id=pick.pk, actor=rel, reason="Wait for the train")
@@ -156,7 +156,7 @@ def test_a_rejection_needs_a_reason_the_requestor_reads(alice, rel, landed, bran
 
 
 def test_only_the_requestor_or_their_backup_confirms(alice, bob, rel, landed, branch):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     with pytest.raises(Forbidden, match="Only alice can confirm"):
         services.pick_confirm(pick_id=pick.pk, actor=bob)
@@ -168,7 +168,7 @@ def test_only_the_requestor_or_their_backup_confirms(alice, bob, rel, landed, br
 
 
 def test_declining_rolls_the_pick_to_the_next_push(alice, rel, landed, branch):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     services.pick_approve(pick_id=pick.pk, actor=rel)
     first_push = pick.push
     declined = services.pick_decline(pick_id=pick.pk, actor=alice)
@@ -179,7 +179,7 @@ def test_declining_rolls_the_pick_to_the_next_push(alice, rel, landed, branch):
 
 
 def test_a_reverted_pick_tells_the_requestor_and_suggests_a_karma_look(alice, rel, landed, branch):
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="r").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     Pick.objects.filter(pk=pick.pk).update(state=PickState.SHIPPED)
     with pytest.raises(Forbidden):
         services.pick_revert(pick_id=pick.pk, actor=alice, reason="Oops")

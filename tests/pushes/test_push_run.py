@@ -33,7 +33,7 @@ def confirmed(repository, remote, branch, alice):
             Push.objects.filter(pk=push.pk).update(scheduled_at=scheduled_at)
         picks = []
         for sha in (small, big):
-            pick = services.pick_request(requestor=alice, rev=sha, reason="Needed").pick
+            pick = services.pick_request(requestor=alice, revision=sha, reason="Needed").pick
             Pick.objects.filter(pk=pick.pk).update(
                 state=PickState.CONFIRMED, push=push, review_comments=0
             )
@@ -191,7 +191,7 @@ def test_more_picks_than_one_git_process_takes_merge_once_each_in_trunk_order(
     push = branch.pushes.filter(kind="daily").order_by("scheduled_at").first()
     ids = {}
     for sha in picked:
-        pick = services.pick_request(requestor=alice, rev=sha, reason="Needed").pick
+        pick = services.pick_request(requestor=alice, revision=sha, reason="Needed").pick
         Pick.objects.filter(pk=pick.pk).update(state=PickState.CONFIRMED, push=push)
         ids[sha] = pick.pk
 

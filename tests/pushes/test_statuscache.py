@@ -63,7 +63,7 @@ def test_an_answer_is_served_from_the_cache_until_a_pick_changes(alice, rel, lan
     # Neither the answer nor the token with its user and engineer asks the database again.
     assert cached == 0 < asked
 
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="hotfix").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="hotfix").pick
     requested, _ = status(client, rev)
     assert picks(requested) == [(pick.pk, "requested")]
 
@@ -128,7 +128,7 @@ def test_an_unreachable_cache_only_costs_the_lookup(settings, alice, landed, cap
     answer, _ = status(client, landed["fix"][:10])
     assert answer["commit"]["sha"] == landed["fix"]
     assert "cache unreachable" in caplog.text
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="hotfix").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="hotfix").pick
     assert picks(status(client, landed["fix"][:10])[0]) == [(pick.pk, "requested")]
 
 
@@ -138,7 +138,7 @@ def test_a_pick_recorded_as_merged_drops_stored_answers(alice, landed):
 
     client = token_client(alice)
     rev = landed["fix"][:10]
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="hotfix").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="hotfix").pick
     Pick.objects.filter(pk=pick.pk).update(state=PickState.CONFIRMED)
     assert picks(status(client, rev)[0]) == [(pick.pk, "confirmed")]
     assert pick_record_picked(pick, "f" * 40)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pushes.models import TrunkCommit
+from pushes.models import Revision
 from pushes.tasks import trunk_sync, trunk_sync_all
 from tests.workers import wait_for, worker_process
 
@@ -14,7 +14,7 @@ def test_a_real_worker_indexes_trunk_and_a_duplicate_delivery_changes_nothing(re
     with worker_process() as worker:
         trunk_sync_all.delay()
         wait_for(
-            lambda: TrunkCommit.objects.filter(repository=repository).count() == 5,
+            lambda: Revision.objects.filter(repository=repository).count() == 5,
             timeout=60,
             what="the worker to index trunk",
         )
@@ -28,7 +28,7 @@ def test_a_real_worker_indexes_trunk_and_a_duplicate_delivery_changes_nothing(re
             what=f"four tasks to finish; worker log:\n{worker.log}",
         )
     positions = list(
-        TrunkCommit.objects.filter(repository=repository)
+        Revision.objects.filter(repository=repository)
         .order_by("position")
         .values_list("position", flat=True)
     )

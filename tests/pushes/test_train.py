@@ -9,7 +9,7 @@ import time_machine
 
 from pushes import git, services
 from pushes.choices import BranchState, NotificationKind, PickState, PushKind, PushState
-from pushes.models import Notification, Pick, PickEvent, Push, ReleaseBranch, TrunkCommit
+from pushes.models import Notification, Pick, PickEvent, Push, ReleaseBranch, Revision
 from pushes.tasks import train_tick
 from tests.conftest import make_engineer
 from tests.repos import git as run_git
@@ -20,7 +20,7 @@ SUNDAY_CUT = dt.datetime(2026, 11, 22, 18, 0, tzinfo=LA)
 
 def test_trunk_sync_indexes_every_trunk_commit_in_order_with_its_review_link(repository, remote):
     assert services.trunk_sync(repository=repository) == 5
-    commits = list(TrunkCommit.objects.filter(repository=repository).order_by("position"))
+    commits = list(Revision.objects.filter(repository=repository).order_by("position"))
     assert [c.sha for c in commits] == list(reversed(remote.log()))
     assert [c.position for c in commits] == [0, 1, 2, 3, 4]
     assert commits[0].title == "Add module 1"
@@ -34,7 +34,7 @@ def test_trunk_sync_twice_adds_only_new_commits(repository, remote):
     assert services.trunk_sync(repository=repository) == 0
     new = remote.commit({"src/new.py": "X = 1\n"}, "Add new")
     assert services.trunk_sync(repository=repository) == 1
-    latest = TrunkCommit.objects.get(repository=repository, sha=new)
+    latest = Revision.objects.get(repository=repository, sha=new)
     assert latest.position == 5
     repository.refresh_from_db()
     assert repository.trunk_indexed_sha == new
@@ -127,7 +127,7 @@ def test_a_stale_copy_of_the_repository_saved_over_does_not_make_the_index_repea
     stale.save()
     remote.commit({"src/after.py": "A = 1\n"}, "After the save")
     assert services.trunk_sync(repository=repository) == 1
-    assert TrunkCommit.objects.filter(repository=repository).count() == 6
+    assert Revision.objects.filter(repository=repository).count() == 6
 
 
 def test_the_next_cut_expires_picks_left_open_on_the_closed_branch(repository, remote, alice):
@@ -160,7 +160,7 @@ def test_opening_confirmations_asks_each_waiting_requestor_once_and_records_each
         ("asked", rel, landed["second"]),
         ("confirmed", dave, other),
     ]:
-        pick = services.pick_request(requestor=who, rev=sha, reason="Needed").pick
+        pick = services.pick_request(requestor=who, revision=sha, reason="Needed").pick
         picks[name] = services.pick_approve(pick_id=pick.pk, actor=rel)
     push = picks["approved"].push
     assert {p.push_id for p in picks.values()} == {push.pk}

@@ -73,7 +73,7 @@ def test_a_week_of_the_train_leaves_git_exactly_as_the_picks_say(
         services.trunk_sync(repository=repository)
 
         def request(who, sha, why):
-            pick = services.pick_request(requestor=who, rev=sha, reason=why).pick
+            pick = services.pick_request(requestor=who, revision=sha, reason=why).pick
             services.pick_approve(pick_id=pick.pk, actor=rel)
             return pick.pk
 

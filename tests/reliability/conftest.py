@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from pushes import cadence, services
 from pushes.choices import PickState, PushKind, PushState
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, TrunkCommit
+from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository, Revision
 from tests.reliability.faults import Control
 from tests.repos import RemoteRepo
 from tests.workers import WorkerProcess, worker_process
@@ -63,7 +63,7 @@ class Train:
 def make_pick(
     branch: ReleaseBranch, push: Push | None, sha: str, requestor: Engineer, state: str
 ) -> Pick:
-    commit = TrunkCommit.objects.get(repository=branch.repository, sha=sha)
+    commit = Revision.objects.get(repository=branch.repository, sha=sha)
     return Pick.objects.create(
         branch=branch, push=push, sha=sha, trunk_position=commit.position, title=commit.title,
         author_name=commit.author_name, author_email=commit.author_email, requestor=requestor,

@@ -8,7 +8,7 @@ import pytest
 
 from pushes import git, services
 from pushes.choices import PickState
-from pushes.models import Notification, Pick, PickEvent, TrunkCommit
+from pushes.models import Notification, Pick, PickEvent, Revision
 from tests.repos import git as run_git
 
 MALFORMED = [
@@ -36,7 +36,7 @@ def train(train_of):
 def test_a_malformed_revision_is_refused_and_nothing_is_stored(train, alice):
     for rev in MALFORMED:
         with pytest.raises(services.PickRefused) as refused:
-            services.pick_request(requestor=alice, rev=rev, reason="Needed")
+            services.pick_request(requestor=alice, revision=rev, reason="Needed")
         assert refused.value.code == "bad-revision", rev
         message = refused.value.message
         assert "is not a revision" in message or "An empty revision" in message
@@ -48,13 +48,13 @@ def test_a_malformed_revision_is_refused_and_nothing_is_stored(train, alice):
 def test_an_ambiguous_prefix_lists_its_candidates(train, alice):
     # Two indexed commits sharing a 7-digit prefix (a real collision needs ~16,000 commits).
     for n, suffix in enumerate(("1" * 33, "2" * 33)):
-        TrunkCommit.objects.create(
+        Revision.objects.create(
             repository=train.repository, sha="abcdef0" + suffix, position=1000 + n,
             author_name="A", author_email="a@example.com", committed_at=train.push.scheduled_at,
             title=f"Candidate {n}",
         )  # fmt: skip
     with pytest.raises(services.PickRefused) as refused:
-        services.pick_request(requestor=alice, rev="ABCDEF0", reason="Needed")
+        services.pick_request(requestor=alice, revision="ABCDEF0", reason="Needed")
     assert refused.value.code == "ambiguous-revision"
     assert "matches 2 commits" in refused.value.message
     candidates = sorted(refused.value.details["candidates"])
@@ -66,7 +66,7 @@ def test_an_ambiguous_prefix_lists_its_candidates(train, alice):
 def test_an_unknown_revision_is_refused_and_nothing_is_stored(train, alice):
     for rev in ["0" * 40, "deadbee", "fedcba9876543210" * 2]:
         with pytest.raises(services.PickRefused) as refused:
-            services.pick_request(requestor=alice, rev=rev, reason="Needed")
+            services.pick_request(requestor=alice, revision=rev, reason="Needed")
         assert (refused.value.code, refused.value.message) == (
             "unknown-revision", f"No commit matches {rev}.",
         )  # fmt: skip
@@ -80,10 +80,10 @@ def test_a_revision_not_on_trunk_and_one_already_in_the_branch_are_refused(train
     side = run_git(bare, "commit-tree", tree, "-p", train.remote.tip, "-m", "Side work").strip()
     run_git(bare, "update-ref", "refs/heads/feature", side)
     with pytest.raises(services.PickRefused) as refused:
-        services.pick_request(requestor=alice, rev=side[:12], reason="Needed")
+        services.pick_request(requestor=alice, revision=side[:12], reason="Needed")
     assert refused.value.code == "not-on-trunk"
     with pytest.raises(services.PickRefused) as refused:
-        services.pick_request(requestor=alice, rev=train.branch.base_sha, reason="Needed")
+        services.pick_request(requestor=alice, revision=train.branch.base_sha, reason="Needed")
     assert refused.value.code == "already-in-branch"
     nothing_stored()
 
@@ -95,10 +95,10 @@ UNSTORABLE = ["a\x00b", "\udcff\udcfe bytes that were not UTF-8", "\ud800"]
 def test_a_reason_no_database_can_store_is_refused_before_any_write(train, alice, rel):
     for text in UNSTORABLE:
         with pytest.raises(services.PickRefused) as refused:
-            services.pick_request(requestor=alice, rev=train.shas[0], reason=text)
+            services.pick_request(requestor=alice, revision=train.shas[0], reason=text)
         assert refused.value.code == "bad-text"
     nothing_stored()
-    pick = services.pick_request(requestor=alice, rev=train.shas[0], reason="Needed").pick
+    pick = services.pick_request(requestor=alice, revision=train.shas[0], reason="Needed").pick
     for text in UNSTORABLE:  # and on every later move, e.g. a rejection's reason
         with pytest.raises(services.PickRefused):
             services.pick_reject(pick_id=pick.pk, actor=rel, reason=text)
@@ -112,7 +112,7 @@ def test_an_unknown_or_unstorable_branch_name_is_refused(train, alice):
     for name in ["release/\x00", "\udcff", "x" * 10_000, "../../etc/passwd", "-f", "a;b|c"]:
         with pytest.raises(services.PickRefused) as refused:
             services.pick_request(
-                requestor=alice, rev=train.shas[0], reason="Needed", branch_name=name
+                requestor=alice, revision=train.shas[0], reason="Needed", branch_name=name
             )
         assert refused.value.code == "unknown-branch"
         assert "\x00" not in refused.value.message and len(refused.value.message) < 200
@@ -130,7 +130,7 @@ ODD_TEXT = [
 @pytest.mark.django_db
 def test_huge_and_odd_but_valid_text_is_stored_exactly(train, alice):
     for sha, text in zip(train.shas, ODD_TEXT, strict=False):
-        pick = services.pick_request(requestor=alice, rev=sha, reason=text).pick
+        pick = services.pick_request(requestor=alice, revision=sha, reason=text).pick
         assert Pick.objects.get(pk=pick.pk).reason == text.strip()
         assert PickEvent.objects.get(pick=pick).reason == text.strip()
 

@@ -22,7 +22,7 @@ from pushes.choices import (
     ReviewStatus,
     ReviewTool,
 )
-from pushes.models import Notification, Pick, PickEvent, Push, Repository, TrunkCommit
+from pushes.models import Notification, Pick, PickEvent, Push, Repository, Revision
 from tests.reliability.conftest import worker
 from tests.reliability.invariants import assert_consistent
 from tests.stubs.review_servers import github_server
@@ -122,15 +122,15 @@ def test_the_tick_run_twice_at_once_asks_for_each_confirmation_once(train_of):
 @pytest.mark.django_db(transaction=True)
 def test_trunk_sync_twice_at_once_indexes_each_commit_once(train_of):
     train = train_of(picks=1, tests=False)
-    before = TrunkCommit.objects.count()
+    before = Revision.objects.count()
     for n in range(30):
         train.remote.commit({f"src/late{n}.py": f"LATE = {n}\n"}, f"Landed later {n}")
     repository = train.repository
     results = at_once(*[lambda: services.trunk_sync(repository=repository)] * 2)
     assert sorted(results) == [0, 30], results  # one indexed them, the other found them done
-    positions = list(TrunkCommit.objects.order_by("position").values_list("position", flat=True))
+    positions = list(Revision.objects.order_by("position").values_list("position", flat=True))
     assert positions == list(range(before + 30))
-    assert TrunkCommit.objects.values("sha").distinct().count() == before + 30
+    assert Revision.objects.values("sha").distinct().count() == before + 30
 
 
 @pytest.mark.django_db(transaction=True)

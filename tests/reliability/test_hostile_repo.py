@@ -54,7 +54,7 @@ def test_a_hostile_history_is_picked_and_pushed_with_true_stats_and_nothing_run(
     picks = {}
     landed = {"big": big, "binary": binary, "message": long_message, "names": names}
     for label, sha in landed.items():
-        result = services.pick_request(requestor=alice, rev=sha, reason=f"Hostile {label}")
+        result = services.pick_request(requestor=alice, revision=sha, reason=f"Hostile {label}")
         assert result.dry_run.applies
         picks[label] = result.pick
     assert (picks["big"].lines_added, picks["big"].files_changed) == (BIG_LINES, 1)
@@ -96,14 +96,14 @@ def test_a_pick_conflicting_on_hostile_file_names_names_them_exactly(train_of, a
     prerequisite = remote.commit({n: "two\n" for n in hostile}, "Change them")
     wanted = remote.commit({n: "three\n" for n in hostile}, "Change them again")
     services.trunk_sync(repository=train.repository)
-    base_pick = services.pick_request(requestor=alice, rev=base, reason="Needed").pick
+    base_pick = services.pick_request(requestor=alice, revision=base, reason="Needed").pick
     services.pick_approve(pick_id=base_pick.pk, actor=rel)
     services.pick_confirm(pick_id=base_pick.pk, actor=alice)
     Pick.objects.filter(pk=base_pick.pk).update(push=train.push)
     services.pick_withdraw(pick_id=train.picks[0], actor=rel)
     assert services.push_run(push_id=train.push.pk).state == PushState.DONE
 
-    result = services.pick_request(requestor=alice, rev=wanted, reason="Needed")
+    result = services.pick_request(requestor=alice, revision=wanted, reason="Needed")
     assert not result.dry_run.applies
     assert sorted(result.dry_run.conflict_files) == sorted(hostile)
     assert result.dry_run.prerequisites[0]["sha"] == prerequisite
@@ -120,7 +120,7 @@ def test_a_trunk_named_with_shell_metacharacters_is_only_a_name(train_of, alice,
         slug="odd", name="Odd", remote_url=train.remote.url, trunk_branch=odd
     )
     services.trunk_sync(repository=repository)
-    indexed = list(repository.commits.order_by("position").values_list("sha", flat=True))
+    indexed = list(repository.revisions.order_by("position").values_list("sha", flat=True))
     assert indexed[-1] == train.remote.trunk[-2] and late not in indexed  # odd's history only
     nowhere_pwned(tmp_path, settings.DATA_DIR)
 

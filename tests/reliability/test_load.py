@@ -121,7 +121,7 @@ def test_300_simultaneous_confirmations_are_all_recorded_exactly_once():
 def test_where_is_my_revision_asked_from_50_threads_at_once_answers_each_the_same(train_of, alice):
     train = train_of(tests=False)
     services.push_run(push_id=train.push.pk)
-    trunk = list(train.repository.commits.order_by("position").values_list("sha", flat=True))
+    trunk = list(train.repository.revisions.order_by("position").values_list("sha", flat=True))
     expected = {sha: selectors.revision_status(query=sha[:10]).story for sha in trunk}
     queries = [trunk[n % len(trunk)] for n in range(500)]  # 50 threads x 10 questions
 

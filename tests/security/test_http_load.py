@@ -128,7 +128,7 @@ def test_1000_concurrent_revision_questions_are_each_answered_right(
     on_trunk = train.remote.commit({"src/next.py": "NEXT = 1\n"}, "Next week", author="bob")
     services.trunk_sync(repository=train.repository)
     make_pick(train.branch, None, picked, alice, PickState.APPROVED)
-    cut = train.repository.commits.order_by("position").first().sha
+    cut = train.repository.revisions.order_by("position").first().sha
     queries = [
         *train.shas,  # shipped by a pick
         picked[:10],  # picked, not shipped

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from pushes import services
 from pushes.choices import PickState
-from pushes.models import Pick, TestRun, TrunkCommit
+from pushes.models import Pick, Revision, TestRun
 from tests.pushes import conftest as train_fixtures
 from tests.pushes.conftest import MONDAY
 
@@ -47,12 +47,12 @@ MAX_EXAMPLES = 10
 @pytest.fixture
 def train(rel, alice, bob, carol, branch, landed):
     """Picks in several states, a test run and notifications: something for every list."""
-    shipped = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash").pick
+    shipped = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash").pick
     services.pick_approve(pick_id=shipped.pk, actor=rel)
     services.pick_confirm(pick_id=shipped.pk, actor=alice)
     for state in (PickState.PICKED, PickState.SHIPPED):
         services.pick_transition(pick_id=shipped.pk, to=state, actor=None)
-    services.pick_request(requestor=bob, rev=landed["feature"], reason="Launch", backup=alice)
+    services.pick_request(requestor=bob, revision=landed["feature"], reason="Launch", backup=alice)
     push = branch.pushes.order_by("scheduled_at").first()
     TestRun.objects.create(push=push, command="make test", state="passed", started_at=MONDAY)
     return branch
@@ -61,7 +61,7 @@ def train(rel, alice, bob, carol, branch, landed):
 def st_config(path: Path) -> Path:
     """schemathesis.toml: the adjustment above, and real values (half the time) for the
     parameters that name things, so generated requests reach more than a 404."""
-    shas = list(TrunkCommit.objects.values_list("sha", flat=True))
+    shas = list(Revision.objects.values_list("sha", flat=True))
     revisions = [*shas, *(sha[:7] for sha in shas), "101", "D102", "#101"]
     dictionaries = {
         "revisions": revisions,

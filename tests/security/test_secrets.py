@@ -148,7 +148,7 @@ def _closed_port() -> int:
 def unreachable(repository, branch, landed, alice, rel):
     """An approved pick on a push, and then the remote moved behind a URL with a password
     that nothing answers."""
-    pick = services.pick_request(requestor=alice, rev=landed["fix"], reason="Crash fix").pick
+    pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="Crash fix").pick
     pick = services.pick_approve(pick_id=pick.pk, actor=rel)
     url = f"https://releasebot:{PASSWORD}@127.0.0.1:{_closed_port()}/shop.git"
     Repository.objects.filter(pk=repository.pk).update(remote_url=url)

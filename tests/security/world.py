@@ -118,9 +118,11 @@ def _build(root: Path, data_dir: Path) -> World:
     karma_unlike(user_id=carol.user_id, actor_id=rel.user_id, reason="Not online for push 1")
 
     requested = services.pick_request(
-        requestor=alice, rev=fix, reason="Search is broken for everyone"
+        requestor=alice, revision=fix, reason="Search is broken for everyone"
     ).pick
-    approved = services.pick_request(requestor=alice, rev=docs, reason="The notes are wrong").pick
+    approved = services.pick_request(
+        requestor=alice, revision=docs, reason="The notes are wrong"
+    ).pick
     approved = services.pick_approve(pick_id=approved.pk, actor=rel)
     assert approved.push is not None
     test_run = TestRun.objects.create(
