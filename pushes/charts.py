@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pygal
 from pygal.style import Style
@@ -22,7 +22,7 @@ ET.register_namespace("xlink", XLINK_NS)
 FONT = '-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 INK, MUTED, LINE = "#1d2330", "#667085", "#e3e6eb"
 OK, BAD, ORANGE, IDLE, BRAND = "#18794e", "#b42318", "#e07a1f", "#98a2b3", "#2f5bea"
-# One colour per outcome of a pick, in the order metrics.OUTCOMES stacks them.
+# One colour per outcome of a pick, in the order push_dashboard.OUTCOMES stacks them.
 OUTCOME_COLOURS = {"shipped": OK, "conflict": BAD, "tests-failed": ORANGE, "rolled": IDLE}
 
 
@@ -101,7 +101,7 @@ def _title(item: ET.Element, name: str) -> None:
 
 
 def picks_per_day_chart(
-    days: Sequence[dt.date], series: dict[str, Sequence[int]], names: dict[str, str]
+    days: Sequence[dt.date], series: Mapping[str, Sequence[int]], names: Mapping[str, str]
 ) -> str:
     """Stacked bars: what happened to picks each day, one colour per outcome."""
     chart = pygal.StackedBar(

@@ -1,6 +1,7 @@
 """Reads of the pushes app, one module per thing read: the train and its pages (`train`),
 "where is my revision?" (`revisions`), the release engineer's risk dashboard
-(`risk_dashboard`), and the push dashboard with the test console (`push_dashboard`)."""
+(`risk_dashboard`), the push dashboard (`push_dashboard`) with its delivery metrics
+(`delivery`), and the test console (`test_console`)."""
 
 from __future__ import annotations
 

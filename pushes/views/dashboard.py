@@ -1,5 +1,5 @@
-"""The push dashboard and the test console: parse the query string, call the push dashboard's
-selectors (pushes.selectors.push_dashboard), render.
+"""The push dashboard and the test console: parse the query string, call their selectors
+(pushes.selectors.push_dashboard, pushes.selectors.test_console), render.
 
 Charts are drawn here from the metrics' plain values (pushes.charts) and inlined as SVG.
 """
@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET
 from pushes import charts
 from pushes.choices import PushState, TestRunState
 from pushes.models import Engineer, Pick, Push, TestRun
-from pushes.selectors import push_dashboard as metrics
+from pushes.selectors import push_dashboard, window
+from pushes.selectors.test_console import console_test_runs
 from pushes.services.push_merge import LOG_LIMIT
 from pushes.views.base import engineer_required
 
@@ -28,8 +29,8 @@ POLL_RUNNING, POLL_IDLE = "every 3s", "every 30s"
 
 
 def _timeline_context() -> dict[str, object]:
-    timelines = metrics.train_timelines()
-    running = metrics.pushes_running(timelines)
+    timelines = push_dashboard.train_timelines()
+    running = push_dashboard.pushes_running(timelines)
     return {
         "timelines": timelines,
         "running": running,
@@ -37,20 +38,22 @@ def _timeline_context() -> dict[str, object]:
     }
 
 
-def _charts(board: metrics.PushDashboard) -> dict[str, str]:
+def _charts(board: push_dashboard.PushDashboard) -> dict[str, str]:
     asked = [p for p in board.pushes if p.asked]
-    timed = [p for p in board.pushes if p.duration is not None]
+    timed = [(p.push, took) for p in board.pushes if (took := p.push.duration) is not None]
     svgs = {
         "per_day": charts.picks_per_day_chart(
-            board.per_day.days, board.per_day.series, metrics.OUTCOMES
+            board.per_day.days, board.per_day.series, push_dashboard.OUTCOMES
         ),
         "confirmation": charts.confirmation_chart(
-            [p.label[5:] for p in asked], [p.asked for p in asked], [p.confirmed for p in asked]
+            [p.push.label[5:] for p in asked],
+            [p.asked for p in asked],
+            [p.confirmed for p in asked],
         ),
         "duration": charts.duration_chart(
-            [p.label[5:] for p in timed],
-            [p.duration.total_seconds() / 60 for p in timed],
-            [p.state == PushState.FAILED for p in timed],
+            [push.label[5:] for push, _ in timed],
+            [took.total_seconds() / 60 for _, took in timed],
+            [push.state == PushState.FAILED for push, _ in timed],
         ),
     }
     # pygal escapes every label it writes; the values are our own numbers and push labels.
@@ -61,8 +64,8 @@ def _charts(board: metrics.PushDashboard) -> dict[str, str]:
 @require_GET
 def pushes_dashboard(request: HttpRequest, me: Engineer) -> HttpResponse:
     """The train's timeline, the window's graphs and the delivery metrics of one repository."""
-    weeks = metrics.weeks_parse(request.GET.get("weeks", metrics.WEEKS_DEFAULT))
-    repository, repositories = metrics.dashboard_repository(slug=request.GET.get("repo"))
+    weeks = window.weeks_parse(request.GET.get("weeks", window.WEEKS_DEFAULT))
+    repository, repositories = push_dashboard.dashboard_repository(slug=request.GET.get("repo"))
     context: dict[str, object] = {
         "nav": "pushes",
         "weeks": weeks,
@@ -72,8 +75,8 @@ def pushes_dashboard(request: HttpRequest, me: Engineer) -> HttpResponse:
         **_timeline_context(),
     }
     if repository is not None:
-        board = metrics.push_dashboard(repository=repository, weeks=weeks)
-        context.update(board=board, charts=_charts(board), outcomes=metrics.OUTCOMES)
+        board = push_dashboard.push_dashboard(repository=repository, weeks=weeks)
+        context.update(board=board, charts=_charts(board), outcomes=push_dashboard.OUTCOMES)
     return render(request, "pushes/dashboard_pushes.html", context)
 
 
@@ -97,6 +100,16 @@ class TestRunFilter(forms.Form):
     def value(self, name: str) -> object:
         return self.cleaned_data.get(name) if name not in self.errors else None
 
+    def number(self, name: str) -> int | None:
+        """A whole-number filter (push, pick); None when missing or invalid."""
+        value = self.value(name)
+        return value if isinstance(value, int) else None
+
+    def text(self, name: str) -> str | None:
+        """A text filter (state); None when invalid."""
+        value = self.value(name)
+        return value if isinstance(value, str) else None
+
 
 @engineer_required
 @require_GET
@@ -104,8 +117,8 @@ def test_runs(request: HttpRequest, me: Engineer) -> HttpResponse:
     """Every test run, newest first, 50 a page; `?push=`, `?pick=` and `?state=` filter it."""
     form = TestRunFilter(request.GET)
     form.is_valid()  # a bad filter is shown on the form and left out, the rest still applies
-    push_id, pick_id, state = form.value("push"), form.value("pick"), form.value("state")
-    runs = metrics.console_test_runs(push_id=push_id, pick_id=pick_id, state=state or None)
+    push_id, pick_id, state = form.number("push"), form.number("pick"), form.text("state")
+    runs = console_test_runs(push_id=push_id, pick_id=pick_id, state=state or None)
     page = Paginator(runs, TEST_RUNS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -39,7 +39,8 @@ from pushes.models import (
     Revision,
     TestRun,
 )
-from pushes.selectors import push_dashboard as metrics
+from pushes.selectors import delivery, push_dashboard
+from pushes.selectors.window import Window, weeks_parse, window_for
 from tests.conftest import make_engineer
 
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -233,8 +234,8 @@ def week(db, alice, frozen) -> Week:
     return w
 
 
-def one_week(week: Week) -> metrics.Window:
-    return metrics.window_for(repository=week.repository, weeks=1)
+def one_week(week: Week) -> Window:
+    return window_for(repository=week.repository, weeks=1)
 
 
 # --- the window -----------------------------------------------------------------------------
@@ -246,38 +247,38 @@ def test_the_window_is_whole_days_in_the_repository_time_zone_today_included(wee
     assert window.until == NOW
     assert window.days[0] == dt.date(2026, 11, 21)
     assert window.days[-1] == dt.date(2026, 11, 27)
-    assert len(metrics.window_for(repository=week.repository, weeks=4).days) == 28
+    assert len(window_for(repository=week.repository, weeks=4).days) == 28
 
 
 @pytest.mark.parametrize(
     ("given", "weeks"), [("4", 4), ("1", 1), ("0", 1), ("-3", 1), ("99", 26), ("x", 4), (None, 4)]
 )
 def test_weeks_are_parsed_and_clamped(given, weeks):
-    assert metrics.weeks_parse(given) == weeks
+    assert weeks_parse(given) == weeks
 
 
 def test_percentiles_are_nearest_rank():
-    assert metrics.nearest_rank([4, 1, 3, 2], 0.5) == 2
-    assert metrics.nearest_rank(list(range(1, 11)), 0.9) == 9
-    assert metrics.nearest_rank([7], 0.9) == 7
-    assert metrics.nearest_rank([], 0.5) is None
+    assert delivery.nearest_rank([4, 1, 3, 2], 0.5) == 2
+    assert delivery.nearest_rank(list(range(1, 11)), 0.9) == 9
+    assert delivery.nearest_rank([7], 0.9) == 7
+    assert delivery.nearest_rank([], 0.5) is None
 
 
 def test_durations_read_as_people_say_them():
-    assert metrics.human_duration(dt.timedelta(days=2, hours=4, minutes=3)) == "2 d 4 h"
-    assert metrics.human_duration(dt.timedelta(hours=3, minutes=12)) == "3 h 12 min"
-    assert metrics.human_duration(dt.timedelta(minutes=4, seconds=35)) == "4 min 35 s"
-    assert metrics.human_duration(dt.timedelta(seconds=12)) == "12 s"
-    assert metrics.human_duration(None) == "—"
+    assert delivery.human_duration(dt.timedelta(days=2, hours=4, minutes=3)) == "2 d 4 h"
+    assert delivery.human_duration(dt.timedelta(hours=3, minutes=12)) == "3 h 12 min"
+    assert delivery.human_duration(dt.timedelta(minutes=4, seconds=35)) == "4 min 35 s"
+    assert delivery.human_duration(dt.timedelta(seconds=12)) == "12 s"
+    assert delivery.human_duration(None) == "—"
 
 
 # --- each push's counts ---------------------------------------------------------------------
 
 
-def counted(week: Week) -> dict[str, Push]:
-    rows = metrics.pushes_counted(Push.objects.filter(branch=week.branches["this"]))
+def counted(week: Week) -> dict[str, push_dashboard.PushCounts]:
+    rows = push_dashboard.pushes_counted(Push.objects.filter(branch=week.branches["this"]))
     names = {p.pk: name for name, p in week.pushes.items()}
-    return {names[p.pk]: p for p in rows}
+    return {names[p.push.pk]: p for p in rows}
 
 
 def test_each_push_counts_its_picks_by_outcome(week):
@@ -336,25 +337,25 @@ def test_a_running_push_shows_its_progress_pick_by_pick(week, alice):
 def test_the_timeline_is_the_current_branch_of_each_active_repository(week):
     Repository.objects.create(slug="idle", name="Idle", remote_url="/nowhere")
     Repository.objects.create(slug="gone", name="Gone", remote_url="/nowhere", is_active=False)
-    timelines = {t.repository.slug: t for t in metrics.train_timelines()}
+    timelines = {t.repository.slug: t for t in push_dashboard.train_timelines()}
     assert set(timelines) == {"shop", "idle"}
     assert timelines["idle"].branch is None
     shop = timelines["shop"]
     assert shop.branch == week.branches["this"]
-    assert shop.weekly == week.pushes["W"]
-    assert [p.pk for p in shop.dailies] == [
+    assert shop.weekly.push == week.pushes["W"]
+    assert [p.push.pk for p in shop.dailies] == [
         week.pushes[n].pk for n in ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
     ]
     assert shop.next_push_id == week.pushes["D6"].pk
     assert not shop.stabilising_now
-    assert not metrics.pushes_running(list(timelines.values()))
+    assert not push_dashboard.pushes_running(list(timelines.values()))
 
 
 # --- picks per day --------------------------------------------------------------------------
 
 
 def test_picks_per_day_count_each_outcome_on_its_local_day(week):
-    per_day = metrics.picks_per_day(repository=week.repository, window=one_week(week))
+    per_day = push_dashboard.picks_per_day(repository=week.repository, window=one_week(week))
     # Sat 21, Sun 22, Mon 23, Tue 24, Wed 25, Thu 26, Fri 27
     assert per_day.series == {
         "shipped": [0, 0, 0, 1, 2, 1, 1],  # x shipped Tuesday night, LA time
@@ -369,7 +370,7 @@ def test_picks_per_day_count_each_outcome_on_its_local_day(week):
 
 
 def test_deploy_frequency_is_pushes_done_per_week_and_day(week):
-    frequency = metrics.deploy_frequency(repository=week.repository, window=one_week(week))
+    frequency = delivery.deploy_frequency(repository=week.repository, window=one_week(week))
     # W, D1 (retried), D3, D5; D2 and D4 failed, D6 and D7 are to come.
     assert (frequency.done, frequency.weekly, frequency.daily) == (4, 1, 3)
     assert frequency.per_week == 4
@@ -377,7 +378,7 @@ def test_deploy_frequency_is_pushes_done_per_week_and_day(week):
 
 
 def test_lead_time_of_picks_is_shipped_minus_committed_median_and_p90(week):
-    lead = metrics.lead_time_picks(repository=week.repository, window=one_week(week))
+    lead = delivery.lead_time_picks(repository=week.repository, window=one_week(week))
     # a: 2 d 1 h 10 min; b: 1 d; f (reverted, it shipped): 12 h; g: 3 h. x is not indexed, and
     # the pick shipped last week is out of the window.
     assert lead.count == 4
@@ -386,7 +387,7 @@ def test_lead_time_of_picks_is_shipped_minus_committed_median_and_p90(week):
 
 
 def test_lead_time_by_the_cut_is_the_weekly_ship_finish_minus_committed(week):
-    lead = metrics.lead_time_cut(repository=week.repository, window=one_week(week))
+    lead = delivery.lead_time_cut(repository=week.repository, window=one_week(week))
     # Commits 21..30 rode this week's cut; the weekly ship finished Tue 24 11:04, and commit
     # p was made Nov 20 00:00 + (p - 21) h: leads 4 d 11 h 4 min minus 0..9 hours.
     full = dt.timedelta(days=4, hours=11, minutes=4)
@@ -396,13 +397,13 @@ def test_lead_time_by_the_cut_is_the_weekly_ship_finish_minus_committed(week):
 
 
 def test_lead_time_by_the_cut_leaves_the_repository_first_cut_out(week):
-    window = metrics.window_for(repository=week.repository, weeks=4)
-    lead = metrics.lead_time_cut(repository=week.repository, window=window)
+    window = window_for(repository=week.repository, weeks=4)
+    lead = delivery.lead_time_cut(repository=week.repository, window=window)
     assert (lead.count, lead.ships) == (20, 2)  # 11..20 and 21..30; not 0..10
 
 
 def test_change_failure_rate_is_pushes_failed_or_reverted_over_pushes_finished(week):
-    rate = metrics.change_failure_rate(repository=week.repository, window=one_week(week))
+    rate = delivery.change_failure_rate(repository=week.repository, window=one_week(week))
     # Finished in the window: W, D1, D2, D3, D4, D5. Failed: D2, D4 and D1 (before its
     # retry); D3 shipped a pick later reverted. The failed push of last week is outside.
     assert (rate.pushes, rate.failed, rate.reverted, rate.failures) == (6, 3, 1, 4)
@@ -410,7 +411,7 @@ def test_change_failure_rate_is_pushes_failed_or_reverted_over_pushes_finished(w
 
 
 def test_time_to_restore_runs_from_a_failure_to_the_branch_next_push_done(week):
-    restore = metrics.time_to_restore(repository=week.repository, window=one_week(week))
+    restore = delivery.time_to_restore(repository=week.repository, window=one_week(week))
     durations = [o.duration for o in restore.outages]
     assert durations == [
         dt.timedelta(minutes=5),  # D1 failed at 11:05 and its retry finished at 11:10
@@ -424,7 +425,7 @@ def test_time_to_restore_runs_from_a_failure_to_the_branch_next_push_done(week):
 def test_failures_in_a_row_are_one_outage_and_an_unrestored_one_stays_open(week):
     Push.objects.filter(pk=week.pushes["D3"].pk).update(state=PushState.FAILED)
     Push.objects.filter(pk=week.pushes["D5"].pk).update(state=PushState.FAILED)
-    restore = metrics.time_to_restore(repository=week.repository, window=one_week(week))
+    restore = delivery.time_to_restore(repository=week.repository, window=one_week(week))
     assert [o.failed_push for o in restore.restored] == ["2026-11-25.1"]
     assert [(o.failed_push, o.started_at) for o in restore.open] == [
         ("2026-11-25.2", la(25, 16, 20))  # D2, D3, D4 and D5 failed: one outage, still open
@@ -436,9 +437,9 @@ def test_failures_in_a_row_are_one_outage_and_an_unrestored_one_stays_open(week)
 
 
 def test_charts_are_self_contained_svg_with_a_title_on_every_bar(week):
-    per_day = metrics.picks_per_day(repository=week.repository, window=one_week(week))
+    per_day = push_dashboard.picks_per_day(repository=week.repository, window=one_week(week))
     svgs = [
-        charts.picks_per_day_chart(per_day.days, per_day.series, metrics.OUTCOMES),
+        charts.picks_per_day_chart(per_day.days, per_day.series, push_dashboard.OUTCOMES),
         charts.confirmation_chart(["11-25.1", "11-25.2"], [4, 2], [3, 2]),
         charts.duration_chart(["11-25.1", "11-25.2"], [10.0, 20.0], [False, True]),
     ]

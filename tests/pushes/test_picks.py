@@ -97,7 +97,11 @@ def test_a_closed_branch_takes_no_picks(alice, landed, branch):
     branch.save()
     refused("no-branch", requestor=alice, revision=landed["fix"], reason="r")
     message = refused(
-        "branch-closed", requestor=alice, revision=landed["fix"], reason="r", branch_name=branch.name
+        "branch-closed",
+        requestor=alice,
+        revision=landed["fix"],
+        reason="r",
+        branch_name=branch.name,
     )
     assert "is closed" in message
 
@@ -116,7 +120,9 @@ def test_friday_no_push_takes_no_picks_on_friday(alice, repository, landed, bran
     repository.friday_policy = FridayPolicy.NO_PUSH
     repository.save()
     monday.move_to(MONDAY + dt.timedelta(days=4))
-    assert "Fridays" in refused("branch-closed", requestor=alice, revision=landed["fix"], reason="r")
+    assert "Fridays" in refused(
+        "branch-closed", requestor=alice, revision=landed["fix"], reason="r"
+    )
 
 
 def test_a_pick_that_would_conflict_names_the_files_and_the_prerequisite(alice, landed, branch):
