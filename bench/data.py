@@ -22,8 +22,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.history import History, engineer_name, history_write
+
+if TYPE_CHECKING:  # the models need Django set up, which happens after this module loads
+    from pushes.models import Engineer, Push, ReleaseBranch, Repository
 
 UTC = dt.UTC
 WEEKS = 8
@@ -107,9 +111,9 @@ class BenchData:
     root: Path
     remote: Path
     history: History
-    repository: object  # pushes.models.Repository
-    branch: object  # the current ReleaseBranch
-    engineer: object  # an engineer for the bot's replies
+    repository: Repository
+    branch: ReleaseBranch  # the current one
+    engineer: Engineer  # an engineer for the bot's replies
     token: str  # an API token
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -240,7 +244,7 @@ def _cuts() -> list[dt.datetime]:
     return cuts
 
 
-def _branches(repository, history: History) -> list[tuple[object, range]]:
+def _branches(repository: Repository, history: History) -> list[tuple[ReleaseBranch, range]]:
     """A release branch per cut (in git and the database), with the trunk positions after it
     and before the next cut: the revisions its picks can ask for."""
     from pushes import git
@@ -250,7 +254,7 @@ def _branches(repository, history: History) -> list[tuple[object, range]]:
 
     path = clone_path(repository)
     cuts = _cuts()
-    made = []
+    made: list[tuple[ReleaseBranch, range]] = []
     for n, cut in enumerate(cuts):
         base = bisect.bisect_right(history.times, cut) - 1
         following = cuts[n + 1] if n + 1 < len(cuts) else NOW
@@ -269,13 +273,13 @@ def _branches(repository, history: History) -> list[tuple[object, range]]:
     return made
 
 
-def _pushes(branches: list[tuple[object, range]]) -> dict[int, list[object]]:
+def _pushes(branches: Sequence[tuple[ReleaseBranch, range]]) -> dict[int, list[Push]]:
     """Each branch's week of pushes; those before now done, in the minutes they took."""
     from pushes.choices import PushState
     from pushes.models import Push
     from pushes.services import push_schedule
 
-    made = {}
+    made: dict[int, list[Push]] = {}
     for branch, _ in branches:
         pushes = push_schedule(branch=branch)
         for push in pushes:
@@ -356,7 +360,7 @@ def _revisions(specs: list[list], branches, history: History, rng: random.Random
         spec[4] = rng.choice(pool)
 
 
-def _push_for(state: str, created: dt.datetime, pushes: list) -> object | None:
+def _push_for(state: str, created: dt.datetime, pushes: Sequence[Push]) -> Push | None:
     after = [p for p in pushes if p.scheduled_at > created]
     if state in NEEDS_PUSH:
         return next((p for p in after if p.scheduled_at < NOW), None)

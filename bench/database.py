@@ -40,13 +40,14 @@ def database_reset() -> None:
         assert settings["NAME"] == NAME, settings["NAME"]  # never any other database
         import psycopg
 
-        server = {
-            "host": settings.get("HOST") or "127.0.0.1",
-            "port": settings.get("PORT") or 5432,
-            "user": settings.get("USER") or None,
-            "password": settings.get("PASSWORD") or None,
-        }
-        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        with psycopg.connect(
+            dbname="postgres",
+            autocommit=True,
+            host=settings.get("HOST") or "127.0.0.1",
+            port=settings.get("PORT") or 5432,
+            user=settings.get("USER") or None,
+            password=settings.get("PASSWORD") or None,
+        ) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {NAME}")
     else:

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from bench.common import Row, branch_with_push, median_p95
 
@@ -90,6 +91,8 @@ def run_resumed(data, loop_s: float) -> list[Row]:
     base = push.branch.base_sha
     with git.worktree(path, base) as tree:
         first = tree.cherry_pick(shas[0])
+    if first.sha is None:
+        raise RuntimeError(f"the first pick {shas[0]} did not apply on {base}: {first}")
     git.branch_advance(path, push.branch.name, first.sha, base)
     Push.objects.filter(pk=push.pk).update(state=PushState.MERGING, started_at=timezone.now())
     merge, _ = _timed_push(push)
@@ -147,14 +150,14 @@ def _timed_push(push, *, profile: Path | None = None) -> tuple[float, float]:
         finally:
             spent.append(time.perf_counter() - started)
 
-    push_run_module._merge = merge_timed
-    try:
-        with override_settings(RELEASEBOT_NOTIFIERS=[]):
-            started = time.perf_counter()
-            done = push_run_module.push_run(push_id=push.pk)
-            whole = time.perf_counter() - started
-    finally:
-        push_run_module._merge = original
+    # The merge phase, timed in place for this push and put back after it.
+    with (
+        mock.patch.object(push_run_module, "_merge", merge_timed),
+        override_settings(RELEASEBOT_NOTIFIERS=[]),
+    ):
+        started = time.perf_counter()
+        done = push_run_module.push_run(push_id=push.pk)
+        whole = time.perf_counter() - started
     states = set(Pick.objects.filter(push=done).values_list("state", flat=True))
     if done.state != PushState.DONE or states != {"shipped"}:
         raise RuntimeError(f"the bench push ended {done.state} {done.error!r} with {states}")

@@ -99,7 +99,7 @@ def _errors(results: list[dict]) -> list[str]:
 
 def _memory(results: list[dict]) -> list[str]:
     labels = [r["sizes"].label for r in results]
-    rows = {}
+    rows: dict[str, list[str]] = {}
     for index, result in enumerate(results):
         for key, what in (("web", "gunicorn"), ("confirm", "celery worker")):
             figures = result.get(key) or {}

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import Row
@@ -25,6 +26,9 @@ from bench.common import Row
 BUDGET_RATIO = 0.5
 CONNECTIONS = 8
 ROUNDS = 2  # of each view, alternating
+
+# A load generator: (base URL, paths to cycle through, header, seconds) -> its figures.
+Load = Callable[[str, list[str], str, float], dict]
 
 
 def wrk_path() -> str | None:
@@ -52,16 +56,16 @@ def run(data, revisions: list[str], *, seconds: float = 10, tool: str | None = N
     with gunicorn(workers=2) as server:
         base = f"http://127.0.0.1:{server.port}"
         _check(server.port, paths[0], data.token)
-        load = _wrk if wrk else _python_load
+        load = _loader(wrk)
         views = {"bare": ["/bench/bare/"], "status": paths}
         for urls in views.values():
-            load(base, urls, header, seconds / 5, wrk)  # warm-up
+            load(base, urls, header, seconds / 5)  # warm-up
         # Alternating halves (bare, status, bare, status), so that other work on the machine
         # drifting during the run weighs on both views alike.
         rounds: dict[str, list[dict]] = {name: [] for name in views}
         for _ in range(ROUNDS):
             for name, urls in views.items():
-                rounds[name].append(load(base, urls, header, seconds / ROUNDS, wrk))
+                rounds[name].append(load(base, urls, header, seconds / ROUNDS))
         measured = {name: _combined(done) for name, done in rounds.items()}
         memory = server.memory()
     bare, status = measured["bare"], measured["status"]
@@ -91,6 +95,17 @@ def run(data, revisions: list[str], *, seconds: float = 10, tool: str | None = N
     return [row], figures
 
 
+def _loader(wrk: str | None) -> Load:
+    """`wrk` at that path, or the Python load generator when there is none."""
+    if not wrk:
+        return _python_load
+
+    def load(base: str, paths: list[str], header: str, seconds: float) -> dict:
+        return _wrk(base, paths, header, seconds, wrk)
+
+    return load
+
+
 def _combined(rounds: list[dict]) -> dict:
     """Rounds of one view as one figure: mean req/s, total requests, the mean of the median
     latencies and the worst p99."""
@@ -115,8 +130,19 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise RuntimeError(f"wrk reported a latency this cannot read: {text!r}")
+    number, unit = match.groups()
     return float(number) * _UNITS[unit]
+
+
+def _found(pattern: str, out: str) -> str:
+    """The first group of `pattern` in wrk's output; a clear error when wrk did not print it."""
+    match = re.search(pattern, out)
+    if match is None:
+        raise RuntimeError(f"no {pattern!r} in wrk's output:\n{out}")
+    return match.group(1)
 
 
 def _wrk(base: str, paths: list[str], header: str, seconds: float, wrk: str) -> dict:
@@ -141,17 +167,17 @@ def _wrk(base: str, paths: list[str], header: str, seconds: float, wrk: str) -> 
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     finally:
         Path(handle.name).unlink()
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(_found(r"Requests/sec:\s+([\d.]+)", out))
+    requests = int(_found(r"(\d+) requests in", out))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"wrk saw {errors.group(1)} failed responses:\n{out}")
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    p50 = _ms(_found(r"\s50%\s+(\S+)", out))
+    p99 = _ms(_found(r"\s99%\s+(\S+)", out))
     return {"rps": rps, "requests": requests, "p50": p50, "p99": p99}
 
 
-def _python_load(base: str, paths: list[str], header: str, seconds: float, _=None) -> dict:
+def _python_load(base: str, paths: list[str], header: str, seconds: float) -> dict:
     name, _, value = header.partition(": ")
     host = base.removeprefix("http://")
     latencies: list[float] = []

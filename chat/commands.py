@@ -203,7 +203,8 @@ def _asked_before(refused: DomainError, engineer: Engineer) -> Pick | None:
     """The same person asking again (a retried message, a rerun task) gets their pick back."""
     if refused.code != "already-requested" or not isinstance(refused.details, dict):
         return None
-    existing = selectors.pick_by_id(pick_id=refused.details.get("pick"))
+    pick_id = refused.details.get("pick")
+    existing = selectors.pick_by_id(pick_id=pick_id) if isinstance(pick_id, int) else None
     return existing if existing and existing.requestor_id == engineer.pk else None
 
 

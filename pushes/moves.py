@@ -237,6 +237,22 @@ RUN = Move(
     code="push-finished",
     channels=frozenset({Channel.PAGE, Channel.API}),
 )
+RETRY = Move(
+    name="retry",
+    target=Target.PUSH,
+    who=Who.RELEASE_ENGINEERS,
+    service="pushes.services.push_retry_request",
+    done="queued for a retry",
+    summary="Release engineers: run a failed push again from where it failed, in the background.",
+    label="Retry",
+    hint="Run this push again from where it failed",
+    tone="primary",
+    from_states=frozenset({PushState.FAILED}),
+    reason=Reason.NONE,
+    nothing="only a failed push is retried",
+    code="push-not-failed",
+    channels=frozenset({Channel.PAGE, Channel.API}),
+)
 PUSH_NOW = Move(
     name="push_now",
     target=Target.BRANCH,
@@ -295,6 +311,7 @@ MOVES: dict[str, Move] = {
         REJECT,
         REVERT,
         RUN,
+        RETRY,
         PUSH_NOW,
         UNLIKE,
         RESTORE,

@@ -89,7 +89,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "releasebot.sqlite3",
+            "NAME": str(DATA_DIR / "releasebot.sqlite3"),
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
@@ -165,7 +165,7 @@ REDIS_URL = env_str("REDIS_URL")
 CELERY_QUEUE_DIR = DATA_DIR / "celery" / "queue"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         # Longer than any countdown we use, so Redis never redelivers a message still waiting.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600, minimum=60),
     }

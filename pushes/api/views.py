@@ -270,13 +270,16 @@ def _push_move_action(move: Move):
     )
 
 
-def _as_action(move: Move, act: Callable, **schema: object):
+def _as_action(move: Move, act: Callable, *, request: type, responses: dict) -> Callable:
     """`act` as the viewset's action named after the move (DRF names routes by the function)."""
     act.__name__ = act.__qualname__ = move.name
     act.__doc__ = move.summary
     routed = action(detail=True, methods=["post"], url_path=move.slug)(act)
     return extend_schema(
-        operation_id=f"{_PLURALS[move.target]}_{move.name}", description=move.summary, **schema
+        operation_id=f"{_PLURALS[move.target]}_{move.name}",
+        description=move.summary,
+        request=request,
+        responses=responses,
     )(routed)
 
 

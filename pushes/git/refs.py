@@ -98,6 +98,14 @@ def branch_head(path: Path, branch: str) -> str | None:
         return _resolve(git, ref)
 
 
+def branch_tip(path: Path, branch: str) -> str:
+    """Where a branch that must exist points; GitError when it does not."""
+    head = branch_head(path, branch)
+    if head is None:
+        raise GitError(f"no such branch: {branch}")
+    return head
+
+
 def branch_create(path: Path, branch: str, sha: str) -> None:
     """Create ``branch`` at ``sha`` (a cut); a no-op if it is already there, GitError elsewhere."""
     ref = _branch_ref(branch)

@@ -75,8 +75,8 @@ def revision_lookup(*, query: str) -> Revision:
         )
     elif text.startswith(("http://", "https://")):
         found = list(revisions.filter(review_url=text.rstrip("/"))[:11])
-    elif _REVIEW_NUMBER.match(text):
-        number = _REVIEW_NUMBER.match(text).group(1)
+    elif review := _REVIEW_NUMBER.match(text):
+        number = review.group(1)
         found = list(
             revisions.filter(
                 Q(review_url__endswith=f"/D{number}")

@@ -133,10 +133,7 @@ def merge_careful_each(push: Push, picks: list[Pick], tree: git.Worktree, path: 
 def _merge_careful(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> str:
     """One pick through `merge_one`; returns where the branch is now, the worktree there."""
     merge_one(push, pick, tree, path)
-    head = git.branch_head(path, push.branch.name)
-    if head is None:
-        raise git.GitError(f"no such branch: {push.branch.name}")
-    return head
+    return git.branch_tip(path, push.branch.name)
 
 
 def _maybe_on_branch(pick: Pick, branch: ReleaseBranch, parents: dict) -> bool:
@@ -200,7 +197,7 @@ RETURNING "pick_id"
 
 def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
     branch = push.branch
-    head = git.branch_head(path, branch.name)
+    head = git.branch_tip(path, branch.name)
     if tree.head() != head:
         tree.reset_hard(head)
     found = git.find_in_branch(path, pick.sha, branch.name, branch.base_sha)
@@ -223,7 +220,7 @@ def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
             result_sha=head,
         )
         return
-    if not result.applied:
+    if not result.applied or result.sha is None:
         _conflict(push, pick, result.conflict_files)
         return
     if branch.repository.test_command:

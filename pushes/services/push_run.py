@@ -13,6 +13,7 @@ import json
 import logging
 import shlex
 import urllib.request
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -153,7 +154,7 @@ def _merge(push: Push) -> None:
     )
     picks = _friday_careful(push, picks)
     if picks:
-        head = git.branch_head(path, branch.name)
+        head = git.branch_tip(path, branch.name)
         carried = git.branch_picks(path, branch.base_sha, head)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
             if resuming(push, picks, carried):
@@ -161,7 +162,7 @@ def _merge(push: Push) -> None:
             else:
                 merge_fresh(push, picks, tree, path, head)
     if push.kind == PushKind.WEEKLY and repository.test_command:
-        head = git.branch_head(path, branch.name)
+        head = git.branch_tip(path, branch.name)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
             if tests_run(push, None, tree).state != TestRunState.PASSED:
                 _fail(push, f"The tests failed on {branch.name}: see the test console.")
@@ -195,7 +196,7 @@ def _friday_careful(push: Push, picks: list[Pick]) -> list[Pick]:
 
 def _tag(push: Push) -> None:
     path = clone_path(push.branch.repository)
-    head = git.branch_head(path, push.branch.name)
+    head = git.branch_tip(path, push.branch.name)
     tag = push_tag_name(push)
     git.tag_create(path, tag, head, f"Releasebot push {push.label} of {push.branch.name}")
     _advance(push, PushState.PUSHING, tag=tag, head_sha=head)
@@ -305,7 +306,7 @@ def push_rehearse(*, push_id: int) -> list[Pick]:
     )
     now = timezone.now()
     conflicting = []
-    head = git.branch_head(path, branch.name)
+    head = git.branch_tip(path, branch.name)
     with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
         for pick in picks:
             before = tree.head()
@@ -363,6 +364,16 @@ def push_request_run(*, push_id: int, actor: Engineer) -> Push:
     return push
 
 
+def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
+    """A release engineer's "Retry" on a failed push: it runs again in the background from
+    where it failed (`push_retry_prepare`)."""
+    with transaction.atomic():
+        push = _for_move(moves.RETRY, Push, push_id, actor, "There is no push #{}.")
+        push_retry_prepare(push=push)
+        enqueue("pushes.tasks.push_run", push.pk)
+    return push
+
+
 def branch_push_now(*, branch_id: int, actor: Engineer) -> Push:
     """A release engineer's "push now": the branch's next push (or a new one), queued now."""
     with transaction.atomic():
@@ -375,7 +386,12 @@ def branch_push_now(*, branch_id: int, actor: Engineer) -> Push:
     return push
 
 
-def _for_move(move: moves.Move, model: type, pk: int, actor: Engineer, missing: str):
+_Target = TypeVar("_Target", Push, ReleaseBranch)
+
+
+def _for_move(
+    move: moves.Move, model: type[_Target], pk: int, actor: Engineer, missing: str
+) -> _Target:
     """The push or branch, locked, once the registry allows `actor` the move."""
     related = "branch__repository" if model is Push else "repository"
     obj = (
@@ -387,20 +403,29 @@ def _for_move(move: moves.Move, model: type, pk: int, actor: Engineer, missing: 
     return obj
 
 
-def push_retry(*, push_id: int) -> Push:
-    """Send a failed push round again from where it failed (tagged: from the remote push)."""
-    push = Push.objects.select_related("branch").get(pk=push_id)
-    if push.state != PushState.FAILED:
-        raise Conflict(f"Push {push.label} is {push.get_state_display().lower()}, not failed.")
+def push_retry_prepare(*, push: Push) -> None:
+    """Send a failed push round again from where it failed: from the remote push if it was
+    tagged, else from the merge (picks already on the branch are found there, not re-applied)."""
     resume = PushState.PUSHING if push.tag else PushState.MERGING
     Push.objects.filter(pk=push.pk, state=PushState.FAILED).update(
         state=resume, error="", finished_at=None
     )
+    push.refresh_from_db()
+
+
+def push_retry(*, push_id: int) -> Push:
+    """Retry a failed push now, in this process (`manage.py run_push --retry`)."""
+    push = Push.objects.select_related("branch").get(pk=push_id)
+    if push.state != PushState.FAILED:
+        raise Conflict(f"Push {push.label} is {push.get_state_display().lower()}, not failed.")
+    push_retry_prepare(push=push)
     return push_run(push_id=push.pk)
 
 
 __all__ = [
     "branch_push_now",
+    "push_retry_prepare",
+    "push_retry_request",
     "push_rehearse",
     "push_request_run",
     "push_retry",

@@ -38,7 +38,7 @@ def storable(text: str, what: str) -> str:
     return text
 
 
-_VERBS = {
+_VERBS: dict[str, str] = {
     PickState.APPROVED: "approved",
     PickState.REJECTED: "rejected",
     PickState.DEFERRED: "deferred",

@@ -76,8 +76,9 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     context = selectors.pick_page(pick=pick)
-    context["moves"] = moves_offered(pick, signed_in_engineer(request), Channel.PAGE)
-    context["can_confirm"] = CONFIRM in context["moves"]
+    offered = moves_offered(pick, signed_in_engineer(request), Channel.PAGE)
+    context["moves"] = offered
+    context["can_confirm"] = CONFIRM in offered
     return render(request, "pushes/pick.html", context)
 
 

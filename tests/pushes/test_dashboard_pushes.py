@@ -158,7 +158,8 @@ def at(when: str) -> dt.datetime:
 
 
 def _history(text: str) -> list[tuple[str, str]]:
-    return [tuple(step.strip().split(" ", 1)) for step in text.split(",")]
+    steps = [step.strip().split(" ", 1) for step in text.split(",")]
+    return [(word, when) for word, when in steps]
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def week(db, alice, frozen) -> Week:
         for p, at in commit_times.items()
     )
     w = Week(repository=repository)
-    for name, day, base, state in [
+    for name, day, base, branch_state in [
         ("first", 8, 10, BranchState.CLOSED),
         ("last", 15, 20, BranchState.CLOSED),
         ("this", 22, 30, BranchState.SHIPPED),
@@ -202,7 +203,7 @@ def week(db, alice, frozen) -> Week:
             cut_at=la(day, 18),
             base_sha=sha(base),
             base_position=base,
-            state=state,
+            state=branch_state,
         )
     for name, branch, kind, when, state, took in PUSHES:
         scheduled = at(when)

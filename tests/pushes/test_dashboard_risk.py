@@ -35,7 +35,7 @@ def text(response) -> str:
     return response.content.decode()
 
 
-def next_push(branch: ReleaseBranch) -> Push:
+def next_push(branch: ReleaseBranch) -> Push | None:
     return branch.pushes.filter(state=PushState.SCHEDULED).order_by("scheduled_at").first()
 
 

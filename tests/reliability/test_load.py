@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,13 +25,18 @@ CONFIRMATIONS = 300
 # once and at most this many hold a connection at a time, as a pool of web workers would.
 POSTGRES_CONNECTIONS = 40
 
+T = TypeVar("T")
 
-def in_threads(targets: list[Callable[[], object]], limit: int) -> tuple[list[object], float]:
+
+def in_threads(
+    targets: Sequence[Callable[[], T]], limit: int
+) -> tuple[list[T | Exception | None], float]:
     """Start every target at once in its own thread; at most ``limit`` use the database at a
-    time. Returns what each returned or raised, and the wall time."""
+    time. Returns what each returned or raised (None: still running after the wait), and the
+    wall time."""
     barrier = threading.Barrier(len(targets) + 1)
     gate = threading.BoundedSemaphore(limit)
-    results: list[object] = [None] * len(targets)
+    results: list[T | Exception | None] = [None] * len(targets)
 
     def run(n: int) -> None:
         barrier.wait()
@@ -131,7 +137,7 @@ def test_where_is_my_revision_asked_from_50_threads_at_once_answers_each_the_sam
     results, took = in_threads([ask(queries[n::50]) for n in range(50)], 50)
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors[:5]
-    answers = [answer for chunk in results for answer in chunk]  # type: ignore[union-attr]
+    answers = [answer for chunk in results for answer in chunk]
     assert len(answers) == 500
     assert all(story == expected[sha] for sha, story in answers)
     shipped = [s for s in train.shas if "shipped in push" in " ".join(expected[s])]

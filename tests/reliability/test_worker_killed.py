@@ -124,7 +124,9 @@ def confirmations_stalled(train: Train) -> Iterator[Callable[[], bool]]:
         )
 
         def waiting() -> bool:
-            return watcher.execute(sql, ['SELECT "pushes_pick".%']).fetchone()[0] > 0
+            row = watcher.execute(sql, ['SELECT "pushes_pick".%']).fetchone()
+            assert row is not None  # count(*) always has its row
+            return row[0] > 0
 
         try:
             yield waiting

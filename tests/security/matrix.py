@@ -136,6 +136,15 @@ API_ROWS = [
         changes=NOBODY,
         queues=True,
     ),
+    api(
+        "pushes_retry",
+        "POST",
+        "/api/pushes/{failed}/retry/",
+        RELEASE_ENGINEERS,
+        {},
+        ok=202,
+        queues=True,
+    ),
     # Marks your own notices read: only alice has unread ones.
     api("inbox_read", "POST", "/api/inbox/read/", ENGINEERS, {}, changes={OWNER}),
     api(
@@ -211,6 +220,14 @@ PAGE_ROWS = [
         {},
         RELEASE_ENGINEERS,
         changes=NOBODY,
+        queues=True,
+        guarded=NOT_RE,
+    ),
+    post(
+        "push-retry",
+        "/pushes/{failed}/retry/",
+        {},
+        RELEASE_ENGINEERS,
         queues=True,
         guarded=NOT_RE,
     ),

@@ -76,11 +76,15 @@ def _enforcing(role: str, world, client_class=Client) -> Client:
 
 
 def _form_token(page) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert found is not None, "no CSRF token in the page's form"
+    return found[1]
 
 
 def _htmx_token(page) -> str:
-    headers = re.search(r"hx-headers='([^']+)'", page.content.decode())[1]
+    found = re.search(r"hx-headers='([^']+)'", page.content.decode())
+    assert found is not None, "no hx-headers on the page"
+    headers = found[1]
     return json.loads(html.unescape(headers))["X-CSRFToken"]
 
 

@@ -22,7 +22,9 @@ CLEAN = "System check identified no issues (0 silenced)."
 
 
 def production(tmp_path: Path, **changes: str | None) -> dict[str, str]:
-    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    env: dict[str, str | None] = {
+        name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ
+    }
     env.update(
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="releasebot.example.com",

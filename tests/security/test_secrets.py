@@ -41,7 +41,8 @@ class Seen:
     """Everything logged, printed or handed to a task while a test ran."""
 
     def __init__(self, caplog, capfd) -> None:
-        self.caplog, self.capfd, self.task_args = caplog, capfd, []
+        self.caplog, self.capfd = caplog, capfd
+        self.task_args: list[str] = []
 
     def text(self) -> str:
         out, err = self.capfd.readouterr()

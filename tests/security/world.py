@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import time_machine
+from celery import Task
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
@@ -70,11 +73,12 @@ class World:
     repository: Repository
     branch: ReleaseBranch
     push: Push  # the scheduled push the approved pick is on
+    failed: Push  # a later push of the branch that failed: release engineering may retry it
     requested: Pick  # alice's, waiting for release engineering
     approved: Pick  # alice's, approved: hers to confirm or decline
     test_run: TestRun
     free_sha: str  # landed on trunk after the cut; nobody asked for it
-    users: dict[str, object]  # role -> user
+    users: dict[str, User]  # role -> user
     tokens: dict[str, str]  # role -> API token key
     carol: Engineer  # an engineer at four stars: one may be restored
 
@@ -85,6 +89,7 @@ class World:
             "approved": self.approved.pk,
             "branch": self.branch.pk,
             "push": self.push.pk,
+            "failed": self.failed.pk,
             "run": self.test_run.pk,
             "slug": self.repository.slug,
             "sha": self.requested.sha,
@@ -125,6 +130,9 @@ def _build(root: Path, data_dir: Path) -> World:
     ).pick
     approved = services.pick_approve(pick_id=approved.pk, actor=rel)
     assert approved.push is not None
+    failed = branch.pushes.exclude(pk=approved.push.pk).order_by("-scheduled_at").first()
+    assert failed is not None
+    Push.objects.filter(pk=failed.pk).update(state="failed", error="Pushing failed: refused")
     test_run = TestRun.objects.create(
         push=approved.push, command="make test", state="passed", started_at=MONDAY, log="ok"
     )
@@ -142,6 +150,7 @@ def _build(root: Path, data_dir: Path) -> World:
         repository=repository,
         branch=branch,
         push=approved.push,
+        failed=failed,
         requested=requested,
         approved=approved,
         test_run=test_run,
@@ -220,10 +229,15 @@ def db_state() -> dict[str, list]:
 def tasks_queued(callbacks: list) -> list[str]:
     """The Celery tasks among on-commit callbacks (`enqueue` or `delay_on_commit`), by name;
     other callbacks (a cache's, say) are not tasks."""
-    return [
-        callback.task if isinstance(callback, Queued) else callback.func.__self__.name
-        for callback in callbacks
-        if isinstance(callback, Queued)
-        or isinstance(callback, functools.partial)
-        and getattr(callback.func, "__name__", "") in ("delay", "apply_async")
-    ]
+    names: list[str] = []
+    for callback in callbacks:
+        sender = callback.func if isinstance(callback, functools.partial) else None
+        if isinstance(callback, Queued):
+            names.append(callback.task)
+        elif getattr(sender, "__name__", "") in ("delay", "apply_async"):
+            # A task's own `delay` or `apply_async`, bound to the task.
+            assert isinstance(sender, types.MethodType), sender
+            task = sender.__self__
+            assert isinstance(task, Task), task
+            names.append(task.name)
+    return names

@@ -54,7 +54,7 @@ class Command(BaseCommand):
         return ids
 
     def _report(self, push: Push) -> None:
-        counts = {}
+        counts: dict[str, int] = {}
         for state in push.picks.values_list("state", flat=True):
             counts[state] = counts.get(state, 0) + 1
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no picks"
