@@ -230,9 +230,23 @@ class TrainWalk:
                 self._push(branch, push, tree, chosen)
 
     def _push(self, branch: BranchPlan, push: PushPlan, tree: git.Worktree, chosen: list) -> None:
+        started = push.scheduled_at + dt.timedelta(seconds=self.rng.randint(20, 90))
+        push.started_at = started
+        old = branch.head
+        head, clock, reverts = self._merge(branch, push, tree, chosen, started)
+        self._finish(branch, push, old, head, clock, reverts)
+
+    def _merge(
+        self,
+        branch: BranchPlan,
+        push: PushPlan,
+        tree: git.Worktree,
+        chosen: list,
+        clock: dt.datetime,
+    ) -> tuple[str, dt.datetime, list[PickPlan]]:
+        """Each chosen pick onto the branch, as a push would: conflicts and test failures off."""
         rng = self.rng
-        clock = push.started_at = push.scheduled_at + dt.timedelta(seconds=rng.randint(20, 90))
-        old = head = branch.head
+        head = branch.head
         reverts: list[PickPlan] = []
         for commit, role, requestor in chosen:
             pick = self.take(branch, commit, requestor)
@@ -241,14 +255,7 @@ class TrainWalk:
             with git_clock(clock):
                 result = tree.cherry_pick(commit.sha)
             if not result.applied:
-                if result.conflict_files and (role == "conflict" or not self.conflicts):
-                    self.conflicts += 1
-                    pick.conflict_files = list(result.conflict_files)
-                    files = ", ".join(result.conflict_files)
-                    reason = f"Did not apply on {branch.name}: conflicts in {files}."
-                    pick.move(clock, PickState.CONFLICT, BOT, reason)
-                else:  # a second conflict, or already on the branch: the demo drops it
-                    self.plan.picks.remove(pick)
+                self._not_applied(branch, pick, role, result.conflict_files, clock)
                 continue
             started, clock = clock, clock + dt.timedelta(seconds=rng.randint(35, 80))
             if role == "tests-failed":
@@ -264,6 +271,35 @@ class TrainWalk:
             pick.move(clock, PickState.PICKED, BOT, f"Cherry-picked as {head[:10]}.")
             if role == "reverted":
                 reverts.append(pick)
+        return head, clock, reverts
+
+    def _not_applied(
+        self,
+        branch: BranchPlan,
+        pick: PickPlan,
+        role: str,
+        files: tuple[str, ...],
+        clock: dt.datetime,
+    ) -> None:
+        if files and (role == "conflict" or not self.conflicts):
+            self.conflicts += 1
+            pick.conflict_files = list(files)
+            reason = f"Did not apply on {branch.name}: conflicts in {', '.join(files)}."
+            pick.move(clock, PickState.CONFLICT, BOT, reason)
+        else:  # a second conflict, or already on the branch: the demo drops it
+            self.plan.picks.remove(pick)
+
+    def _finish(
+        self,
+        branch: BranchPlan,
+        push: PushPlan,
+        old: str,
+        head: str,
+        clock: dt.datetime,
+        reverts: list[PickPlan],
+    ) -> None:
+        """Tag, push (or fail to), ship, and the reverts some picks get later."""
+        rng = self.rng
         if not push.is_daily:  # the weekly ship tests the whole branch
             finished = clock + dt.timedelta(seconds=rng.randint(70, 140))
             push.test = TestPlan(clock, finished, log=passing_log(self.modules(branch)))

@@ -76,25 +76,49 @@ def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, h
                 tip = applied[-1][1] if applied and not failed else tip
                 if queue and not failed and not _maybe_on_branch(queue[0], branch, parents):
                     running = _start(tree, queue, branch, parents, tip, size)  # git goes on
-                for n, (pick, commit) in enumerate(applied):
-                    move.send(commit, head)
-                    if not (_moved(move) and pick_record_picked(pick, commit)):
-                        # The branch moved under the run, or the pick left CONFIRMED under
-                        # it: from here on the branch is asked before each pick.
-                        rest = [p for p, _ in applied[n:]] + failed + (running or ([], 0))[0]
-                        if running:
-                            running[1].cancel()
-                            running = None
-                        for later in rest + queue:
-                            _merge_careful(push, later, tree, path)
-                        return
-                    head = commit
+                head, landed = _land(applied, head, move)
+                if landed < len(applied):
+                    # The branch moved under the run, or the pick left CONFIRMED under it:
+                    # from here on the branch is asked before each pick.
+                    rest = [p for p, _ in applied[landed:]] + failed
+                    _carefully(push, rest, running, queue, tree, path)
+                    running = None  # cancelled by _carefully
+                    return
                 if failed:  # empty or conflicting: it may be on the branch already
                     head = tip = _merge_careful(push, failed[0], tree, path)
                     queue[:0] = failed[1:]
     finally:
         if running:
             running[1].cancel()
+
+
+def _carefully(
+    push: Push,
+    rest: list[Pick],
+    running: tuple[list[Pick], git.PendingPicks] | None,
+    queue: list[Pick],
+    tree: git.Worktree,
+    path: Path,
+) -> None:
+    """Stop git's work in progress and merge every pick left, asking the branch before each."""
+    if running:
+        running[1].cancel()
+        rest = rest + running[0]
+    for later in rest + queue:
+        _merge_careful(push, later, tree, path)
+
+
+def _land(
+    applied: list[tuple[Pick, str]], head: str, move: git.BranchMover
+) -> tuple[str, int]:
+    """Move the branch to each applied pick's commit in turn and record the pick; stops at the
+    first that does not go through. Returns the branch's head and how many landed."""
+    for n, (pick, commit) in enumerate(applied):
+        move.send(commit, head)
+        if not (_moved(move) and pick_record_picked(pick, commit)):
+            return head, n
+        head = commit
+    return head, len(applied)
 
 
 def _start(
