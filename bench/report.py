@@ -320,8 +320,9 @@ STATUS = [
     "`sha LIKE 'prefix%'`, which no index of `pushes_trunkcommit` answers (PostgreSQL's btree "
     "needs `varchar_pattern_ops` or the C collation for LIKE), so every status read the whole "
     "trunk index and grew with trunk: 20, 28 and 47 ms for the selector at 1x, 3x and 10x. "
-    "Fixed in `pushes/selectors/revisions.py`: the prefix is a range, `sha__range=(prefix, prefix + 'g')`, "
-    "which the existing sha index answers; the selector and the bot stay flat with trunk now.",
+    "Fixed in `pushes/selectors/revisions.py`: the prefix is a range, "
+    "`sha__range=(prefix, prefix + 'g')`, which the existing sha index answers; the selector and "
+    "the bot stay flat with trunk now.",
     "",
     "Over HTTP the rest was the price of any ORM work beside an empty view: with two sync "
     "workers on two cores that wrk, PostgreSQL and Redis share, a request that asks the "

@@ -108,9 +108,7 @@ def _carefully(
         _merge_careful(push, later, tree, path)
 
 
-def _land(
-    applied: list[tuple[Pick, str]], head: str, move: git.BranchMover
-) -> tuple[str, int]:
+def _land(applied: list[tuple[Pick, str]], head: str, move: git.BranchMover) -> tuple[str, int]:
     """Move the branch to each applied pick's commit in turn and record the pick; stops at the
     first that does not go through. Returns the branch's head and how many landed."""
     for n, (pick, commit) in enumerate(applied):
