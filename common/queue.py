@@ -21,24 +21,26 @@ log = logging.getLogger(__name__)
 class Queued:
     """A task to send once the transaction commits: what `enqueue` hands to `on_commit`."""
 
-    def __init__(self, task: str, args: tuple[Any, ...]) -> None:
+    def __init__(self, task: str, args: tuple[Any, ...], what: str = "") -> None:
         self.task = task
         self.args = args
+        self.what = what or f"{task}{args!r}"
 
     def __call__(self) -> None:
         try:
             _task(self.task).delay(*self.args)
         except Exception:  # the broker is down: the change stands, the tick re-drives it
-            log.exception("could not queue %s%r; it is queued again later", self.task, self.args)
+            log.exception("could not queue %s; it is queued again later", self.what)
 
     def __repr__(self) -> str:
         return f"Queued({self.task}{self.args!r})"
 
 
-def enqueue(task: str, *args: Any) -> None:
+def enqueue(task: str, *args: Any, what: str = "") -> None:
     """Queue `task` (e.g. "pushes.tasks.push_run") with `args` once the current transaction
-    commits; at once outside a transaction."""
-    transaction.on_commit(Queued(task, args))
+    commits; at once outside a transaction. `what` names the work in the log if the broker is
+    down."""
+    transaction.on_commit(Queued(task, args, what))
 
 
 @cache

@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 
 from pushes.models import (
+    BranchCommit,
     Engineer,
     FreezeWindow,
     Notification,
     Pick,
     PickEvent,
     Push,
+    PushEvent,
     ReleaseBranch,
     Repository,
     Revision,
@@ -104,6 +106,21 @@ class PickEventAdmin(admin.ModelAdmin):
     list_display = ["pick", "at", "actor", "from_state", "to_state", "reason"]
     list_select_related = ["pick", "actor__user"]
     raw_id_fields = ["pick", "actor"]
+
+
+@admin.register(PushEvent)
+class PushEventAdmin(admin.ModelAdmin):
+    list_display = ["push", "at", "actor", "from_state", "to_state", "reason"]
+    list_filter = ["to_state"]
+    raw_id_fields = ["push", "actor"]
+
+
+@admin.register(BranchCommit)
+class BranchCommitAdmin(admin.ModelAdmin):
+    list_display = ["short_sha", "title", "branch", "how", "revision", "pick", "shipped_with"]
+    list_filter = ["how"]
+    search_fields = ["sha", "revision", "title"]
+    raw_id_fields = ["branch", "pick", "shipped_with"]
 
 
 @admin.register(TestRun)

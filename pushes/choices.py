@@ -145,12 +145,14 @@ PICK_TRANSITIONS: dict[str, tuple[str, ...]] = {
     ),
     PickState.AWAITING_CONFIRMATION: (
         PickState.CONFIRMED,
+        PickState.APPROVED,  # carried to the next push: it ran early, or was skipped
         PickState.DEFERRED,
         PickState.REJECTED,
         PickState.WITHDRAWN,
         PickState.EXPIRED,
     ),
     PickState.CONFIRMED: (
+        PickState.APPROVED,  # carried to the next push: Friday's careful policy, a skipped push
         PickState.PICKED,
         PickState.CONFLICT,
         PickState.TESTS_FAILED,
@@ -166,7 +168,8 @@ PICK_TRANSITIONS: dict[str, tuple[str, ...]] = {
         PickState.REJECTED,
         PickState.WITHDRAWN,
     ),
-    PickState.PICKED: (PickState.SHIPPED, PickState.TESTS_FAILED),
+    # A picked pick no longer applies when origin's branch moved by hand before it was pushed.
+    PickState.PICKED: (PickState.SHIPPED, PickState.TESTS_FAILED, PickState.CONFLICT),
     PickState.SHIPPED: (PickState.REVERTED,),
 }
 
@@ -194,6 +197,7 @@ class NotificationKind(models.TextChoices):
     REJECTED = "rejected", "Pick rejected"
     DEFERRED = "deferred", "Pick deferred"
     ROLLED = "rolled", "Rolled to the next push"
+    CARRIED = "carried", "Carried to the next push, nothing counted"
     EXPIRED = "expired", "Pick expired"
     CONFLICT = "conflict", "Pick conflicted"
     PREDICTED_CONFLICT = "predicted-conflict", "Pick predicted to conflict"

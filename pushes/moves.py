@@ -85,6 +85,8 @@ class Move:
     code: str = ""  # the refusal's code in a wrong state, instead of the target's own
     verb: str = ""  # as in "Only release engineers can <verb> picks"; the name when empty
     after: str = ""  # what it means for the person who made it, after "Pick #12 confirmed: "
+    asks_first: bool = False  # before its slot it asks first (a page says what it means; the
+    # API takes early=true), because people not asked yet would be left behind
     channels: frozenset[Channel] = field(default=ALL_CHANNELS)
 
     @property
@@ -233,6 +235,7 @@ RUN = Move(
     # A push a crash left half-way is resumed by the train's tick, not by a button.
     from_states=frozenset({PushState.SCHEDULED, PushState.CONFIRMING}),
     reason=Reason.NONE,
+    asks_first=True,
     nothing="there is nothing to run",
     code="push-finished",
     channels=frozenset({Channel.PAGE, Channel.API}),
@@ -267,6 +270,7 @@ PUSH_NOW = Move(
     verb="run",
     from_states=frozenset({BranchState.STABILISING, BranchState.SHIPPED}),
     reason=Reason.NONE,
+    asks_first=True,
     nothing="the train moved on",
     code="branch-closed",
     channels=frozenset({Channel.PAGE, Channel.API}),

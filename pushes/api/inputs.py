@@ -37,9 +37,21 @@ class ReasonSerializer(StrictFieldsMixin, InputSerializer):
     )
 
 
+class EarlySerializer(StrictFieldsMixin, InputSerializer):
+    early = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Run it before its slot anyway: only the picks confirmed now go out; the "
+        "others keep their approval and wait for the next push. Without it, a push before its "
+        "slot is refused (409 push-early) with who would be left behind.",
+    )
+
+
 def move_input(move: Move) -> type[serializers.Serializer]:
     """What a move's endpoint reads: nothing, an optional reason, or a reason it refuses to go
     without, in the move's own words (named after the move: Reject in the schema)."""
+    if move.asks_first:
+        return EarlySerializer
     if move.reason == Reason.NONE:
         return EmptySerializer
     if move.reason == Reason.OPTIONAL:

@@ -257,16 +257,19 @@ def _pick_move_action(move: Move):
 def _push_move_action(move: Move):
     """POST /api/pushes/<id>/run/ or /api/branches/<id>/push-now/: queued, answered 202 with
     the push that runs."""
+    request_class = inputs.move_input(move)
 
     def act(self, request, pk=None):
         obj = self.get_object()
-        parse(EmptySerializer, request.data)
-        push = move.service_function(**{f"{move.target}_id": obj.pk}, actor=request.user.engineer)
+        params = parse(request_class, request.data)
+        push = move.service_function(
+            **{f"{move.target}_id": obj.pk}, actor=request.user.engineer, **params
+        )
         data = s.PushSerializer(push, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
     return _as_action(
-        move, act, request=EmptySerializer, responses={202: QUEUED, **errors(400, 404, 409)}
+        move, act, request=request_class, responses={202: QUEUED, **errors(400, 404, 409)}
     )
 
 

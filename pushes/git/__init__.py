@@ -13,12 +13,26 @@ it as an option.
 
 The package's modules, each depending only on those before it: ``run`` (running git and other
 commands, errors, timeouts), ``refs`` (names, refs, tags, the push to origin), ``history``
-(commits, diffs, containment), ``worktrees``, ``clone`` (sync of the managed clone) and
-``picks`` (a push's merge loop). Callers use the names re-exported here: ``git.branch_head``.
+(commits, diffs, containment), ``worktrees``, ``clone`` (sync of the managed clone), ``picks``
+(a push's merge loop) and ``branches`` (origin's release branch and what is on it). Callers use
+the names re-exported here: ``git.branch_head``.
 """
 
 from __future__ import annotations
 
+from pushes.git.branches import (
+    BranchCommitInfo,
+    Relation,
+    branch_log,
+    candidates_touching,
+    commits_between,
+    files_of,
+    patch_ids,
+    relation,
+    remote_ref,
+    remote_tip,
+    tag_delete,
+)
 from pushes.git.clone import CLONE_CONFIG, commit_graph_write, sync
 from pushes.git.history import (
     CommitInfo,
@@ -28,6 +42,8 @@ from pushes.git.history import (
     commits_touching,
     diff_stat,
     find_in_branch,
+    find_in_ref,
+    merged_commits,
     trunk_commits,
 )
 from pushes.git.picks import (
@@ -44,6 +60,7 @@ from pushes.git.refs import (
     branch_create,
     branch_head,
     branch_move,
+    branch_replace,
     branch_tip,
     is_ancestor,
     push,
@@ -67,6 +84,18 @@ from pushes.git.run import (
 from pushes.git.worktrees import PickResult, Worktree, dry_run_pick, worktree
 
 __all__ = [
+    "BranchCommitInfo",
+    "Relation",
+    "branch_log",
+    "candidates_touching",
+    "commits_between",
+    "files_of",
+    "merged_commits",
+    "patch_ids",
+    "relation",
+    "remote_ref",
+    "remote_tip",
+    "tag_delete",
     "CLONE_CONFIG",
     "GIT_ENV",
     "KILL_GRACE",
@@ -90,6 +119,7 @@ __all__ = [
     "branch_head",
     "branch_tip",
     "branch_move",
+    "branch_replace",
     "branch_mover",
     "branch_picks",
     "commit_graph_write",
@@ -99,6 +129,7 @@ __all__ = [
     "diff_stat",
     "dry_run_pick",
     "find_in_branch",
+    "find_in_ref",
     "is_ancestor",
     "push",
     "remote_branch_head",

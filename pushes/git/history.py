@@ -1,6 +1,6 @@
 """History for pushes.git: one commit's details and diff stat, trunk's first-parent history
-streamed oldest first, the trunk commits touching some files, and how a branch already carries
-a commit (by ancestry, by a ``-x`` trailer, or by patch-id).
+streamed oldest first (and what each merge brought beside it), the trunk commits touching some
+files, and how a branch already carries a commit (by ancestry, a ``-x`` trailer, or patch-id).
 """
 
 from __future__ import annotations
@@ -98,6 +98,15 @@ def trunk_commits(path: Path, trunk: str, since: str | None = None) -> Iterator[
     return _log_stream(Path(path), [*args, "--end-of-options", revs])
 
 
+def merged_commits(path: Path, merge: str) -> list[CommitInfo]:
+    """The commits a merge brought to trunk beside its first parent, oldest first: what is
+    reachable from the merge but not from its first parent, the merge itself left out."""
+    target = _sha(merge)
+    args = ["log", "--reverse", "--topo-order", "-z", f"--format={_LOG_FORMAT}"]
+    found = list(_log_stream(Path(path), [*args, "--end-of-options", f"{target}^1..{target}"]))
+    return [info for info in found if info.sha != target]
+
+
 def _log_stream(path: Path, args: Sequence[str]) -> Iterator[CommitInfo]:
     with _open(path) as git:
         stream = _stream(git, args)
@@ -163,13 +172,19 @@ def _patch_ids(git: Git, revs: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def find_in_branch(path: Path, sha: str, branch: str, base: str) -> Containment | None:
-    """How ``branch`` already carries commit ``sha``, if it does.
+    """How the local ``branch`` already carries commit ``sha``, if it does (``find_in_ref``)."""
+    return find_in_ref(path, sha, _branch_ref(branch), base)
 
-    By ancestry; else by a ``-x`` trailer on a commit in ``base..branch``; else by a commit
+
+def find_in_ref(path: Path, sha: str, ref: str, base: str) -> Containment | None:
+    """How the branch at ``ref`` (local, or origin's ``refs/remotes/origin/...``) already
+    carries commit ``sha``, if it does.
+
+    By ancestry; else by a ``-x`` trailer on a commit in ``base..ref``; else by a commit
     there with the same patch-id (a pick made without ``-x``). A pick whose context changed has
     another patch-id and is not found.
     """
-    ref = _branch_ref(branch)
+    branch = ref.removeprefix("refs/heads/")
     with _open(path) as git:
         target = _commit(git, sha)
         head = _resolve(git, ref)

@@ -149,6 +149,20 @@ def branch_advance(path: Path, branch: str, new_sha: str, old_sha: str) -> None:
     raise GitError(f"could not advance {branch}", status=done.status, stderr=done.err)
 
 
+def branch_replace(path: Path, branch: str, new_sha: str, old_sha: str) -> None:
+    """Move ``branch`` from ``old_sha`` to ``new_sha`` by compare-and-swap, even where ``new_sha``
+    does not descend from it: the branch rebuilt on origin's, which someone moved by hand."""
+    ref = _branch_ref(branch)
+    with _open(path) as git:
+        new, old = _commit(git, new_sha), _commit(git, old_sha)
+        done = _exec(git, ["update-ref", "-m", "releasebot: rebuild", ref, new, old], ok=None)
+        if done.status == 0:
+            return
+        current = _resolve(git, ref)
+    if current != new:
+        raise BranchMoved(f"branch {branch} is at {current}, not {old}", stderr=done.err)
+
+
 def is_ancestor(path: Path, sha: str, ref: str) -> bool:
     """Whether commit ``sha`` is reachable from ``ref``; GitError if either is unknown."""
     with _open(path) as git:

@@ -30,21 +30,27 @@ from pushes.services.picks import (
     pick_withdraw,
     revision_resolve,
 )
+from pushes.services.push_requests import (
+    EarlyRun,
+    PushEarly,
+    branch_push_now,
+    push_early_run,
+    push_request_run,
+    push_retry_request,
+    push_start_now,
+)
 from pushes.services.push_run import (
     PushBusy,
-    branch_push_now,
-    push_rehearse,
-    push_request_run,
     push_retry,
-    push_retry_request,
     push_run,
-    push_start_now,
     push_summary,
     push_tag_name,
 )
+from pushes.services.rehearsal import push_rehearse
 from pushes.services.repositories import clone_path, repository_fetch, scratch_dir, trunk_sync
 from pushes.services.train import (
     pick_ask_confirmation,
+    pick_carry,
     pick_roll,
     push_confirmations_open,
     push_remind,
@@ -54,6 +60,10 @@ from pushes.services.transitions import IllegalTransition, PickRefused, pick_tra
 
 __all__ = [
     "NO_REASON",
+    "EarlyRun",
+    "PushEarly",
+    "pick_carry",
+    "push_early_run",
     "branch_push_now",
     "announce",
     "push_announce",

@@ -47,7 +47,8 @@ def notify(
         engineer=engineer, kind=kind, text=text, pick=pick, push=push, created_at=timezone.now()
     )
     if settings.RELEASEBOT_NOTIFIERS:
-        enqueue("pushes.tasks.notification_deliver", notification.pk)
+        pk = notification.pk
+        enqueue("pushes.tasks.notification_deliver", pk, what=f"delivery of notice {pk}")
     return notification
 
 
@@ -129,7 +130,7 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
 def announce(*, push: Push, text: str) -> None:
     """After commit, post a push's summary to its repository's chat channel, if it has one."""
     if settings.RELEASEBOT_NOTIFIERS and push.branch.repository.chat_channel:
-        enqueue("pushes.tasks.push_announce", push.pk, text)
+        enqueue("pushes.tasks.push_announce", push.pk, text, what=f"summary of push {push.pk}")
 
 
 def push_announce(*, push_id: int, text: str) -> None:
@@ -155,7 +156,7 @@ def notifications_answer(*, pick: Pick) -> None:
         pick=pick, kind__in=["confirm", "reminder"], answered_at__isnull=True
     ).update(answered_at=timezone.now())
     if settings.RELEASEBOT_NOTIFIERS:
-        enqueue("pushes.tasks.pick_answered", pick.pk)
+        enqueue("pushes.tasks.pick_answered", pick.pk, what=f"answer to pick {pick.pk}")
 
 
 def pick_answered_tell(*, pick_id: int) -> None:

@@ -280,16 +280,34 @@ def _refuse_if_on_branch(branch: ReleaseBranch, revision: Revision) -> None:
             code="already-in-branch",
         )
     path = clone_path(branch.repository)
-    found = git.find_in_branch(path, revision.sha, branch.name, branch.base_sha)
-    if found:
-        how = {
-            "ancestry": "it is an ancestor of the branch",
-            "trailer": f"it was picked before as {found.sha[:10]}",
-            "patch-id": f"the same change is there as {found.sha[:10]}",
-        }[found.how]
-        raise PickRefused(
-            f"{revision.short_sha} is already in {branch.name}: {how}.", code="already-in-branch"
+    # Origin's branch first (someone may have pushed the change there by hand), then the one
+    # Releasebot pushes from (picks recorded and not pushed yet).
+    origin = git.remote_ref(branch.name)
+    for ref in (origin, None):
+        if ref is not None and git.rev_parse(path, ref) is None:
+            continue
+        found = (
+            git.find_in_ref(path, revision.sha, ref, branch.base_sha)
+            if ref
+            else git.find_in_branch(path, revision.sha, branch.name, branch.base_sha)
         )
+        if found:
+            by = _carried_by(branch, found.sha)
+            how = {
+                "ancestry": "it is an ancestor of the branch",
+                "trailer": f"it was picked before as {found.sha[:10]}{by}",
+                "patch-id": f"the same change is there as {found.sha[:10]}{by}",
+            }[found.how]
+            raise PickRefused(
+                f"{revision.short_sha} is already in {branch.name}: {how}.",
+                code="already-in-branch",
+            )
+
+
+def _carried_by(branch: ReleaseBranch, sha: str) -> str:
+    """Who put the commit on the branch, in words: a pick of Releasebot's, or a person."""
+    pick = Pick.objects.filter(branch=branch, result_sha=sha).values_list("pk", flat=True).first()
+    return f" (pick #{pick})" if pick else " (pushed to the branch by hand)"
 
 
 def _refuse_if_requested(branch: ReleaseBranch, sha: str) -> None:

@@ -1,12 +1,20 @@
 """How a push's picks get onto its branch, exactly once: a push no run has touched merges in
 few git processes (``merge_fresh``), a resumed one asks the branch before each pick
 (``merge_one``); a pick that conflicts or breaks the tests stays off the branch and its
-requestor is told, and each pick is recorded before the branch moves again. The merging phase
-that calls these is ``_merge`` in pushes.services.push_run.
+requestor is told. The merging phase that calls these is ``_merge`` in pushes.services.push_run.
+
+Nothing reaches the branch that is not approved and confirmed at the moment it is recorded: a
+pick is recorded as picked by one conditional update (confirmed -> picked) *before* the branch
+moves to its commit, and the branch moves only if that update went through. A withdraw, reject
+or defer made during the push takes the pick out of "confirmed" first, so the record fails, the
+branch stays where it was, and the push goes on without it. A crash between the record and the
+move leaves a recorded pick whose commit the branch lacks; the resumed run applies it then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -16,7 +24,7 @@ from pushes import git
 from pushes.choices import NotificationKind, PickState, TestRunState
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, TestRun
 from pushes.services.notifications import karma_suggest, notify
-from pushes.services.transitions import pick_transition
+from pushes.services.transitions import IllegalTransition, pick_transition
 from pushes.statuscache import status_changed
 
 LOG_LIMIT = 100_000  # characters of a test log kept in the database: the end
@@ -109,12 +117,15 @@ def _carefully(
 
 
 def _land(applied: list[tuple[Pick, str]], head: str, move: git.BranchMover) -> tuple[str, int]:
-    """Move the branch to each applied pick's commit in turn and record the pick; stops at the
-    first that does not go through. Returns the branch's head and how many landed."""
+    """Record each applied pick and move the branch to its commit, in turn; stops at the first
+    that does not go through (the pick is no longer confirmed, or the branch moved under the
+    run). Returns the branch's head and how many landed."""
     for n, (pick, commit) in enumerate(applied):
+        if not pick_record_picked(pick, commit):
+            return head, n  # withdrawn, rejected or deferred during the push: left out
         move.send(commit, head)
-        if not (_moved(move) and pick_record_picked(pick, commit)):
-            return head, n
+        if not _moved(move):
+            return head, n  # recorded, not on the branch: `merge_one` applies it again
         head = commit
     return head, len(applied)
 
@@ -218,47 +229,91 @@ RETURNING "pick_id"
 
 
 def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
+    """One pick, asking the branch first: a pick already there is recorded, not applied again.
+
+    The pick is read again first: a move made during the push (withdraw, reject, defer) counts
+    for every pick not recorded yet.
+    """
     branch = push.branch
+    current = Pick.objects.filter(pk=pick.pk).values_list("state", "result_sha").first()
+    if current is None or current[0] not in (PickState.CONFIRMED, PickState.PICKED):
+        return
+    state, result_sha = current
     head = git.branch_tip(path, branch.name)
     if tree.head() != head:
         tree.reset_hard(head)
+    if state == PickState.PICKED:
+        _apply_recorded(push, pick, tree, path, head)
+        return
     found = git.find_in_branch(path, pick.sha, branch.name, branch.base_sha)
-    if found:  # a run before the crash applied it: record it, never apply it again
-        pick_transition(
-            pick_id=pick.pk,
-            to=PickState.PICKED,
-            actor=None,
-            reason=f"Found on the branch as {found.sha[:10]} ({found.how}).",
-            result_sha=found.sha,
-        )
+    if found:  # pushed to the branch by hand before this push got to it
+        _record(pick, found.sha, f"Found on the branch as {found.sha[:10]} ({found.how}).")
         return
     result = tree.cherry_pick(pick.sha)
     if result.already_applied:
-        pick_transition(
-            pick_id=pick.pk,
-            to=PickState.PICKED,
-            actor=None,
-            reason="The change was already on the branch (the pick was empty).",
-            result_sha=head,
-        )
+        _record(pick, head, "The change was already on the branch (the pick was empty).")
         return
     if not result.applied or result.sha is None:
-        _conflict(push, pick, result.conflict_files)
+        _unless_moved(_conflict, push, pick, result.conflict_files)
         return
     if branch.repository.test_command:
         run = tests_run(push, pick, tree)
         if run.state != TestRunState.PASSED:
             tree.reset_hard(head)
-            _tests_failed(push, pick, run)
+            _unless_moved(_tests_failed, push, pick, run)
             return
+    if not pick_record_picked(pick, result.sha):
+        tree.reset_hard(head)  # left CONFIRMED while its tests ran: the branch stays as it was
+        return
     git.branch_advance(path, branch.name, result.sha, head)
-    pick_transition(
+
+
+def _apply_recorded(push: Push, pick: Pick, tree: git.Worktree, path: Path, head: str) -> None:
+    """A pick recorded as picked whose commit the branch does not have: the run before died
+    between the record and the branch's move, or the branch moved under it. It was confirmed
+    when it was recorded, so it goes on the branch now."""
+    branch = push.branch
+    found = git.find_in_branch(path, pick.sha, branch.name, branch.base_sha)
+    if found:
+        _repoint(pick, found.sha, f"On the branch as {found.sha[:10]} ({found.how}).")
+        return
+    result = tree.cherry_pick(pick.sha)
+    if result.applied and result.sha:
+        git.branch_advance(path, branch.name, result.sha, head)
+        _repoint(pick, result.sha, f"Applied as {result.sha[:10]} (the run before stopped).")
+    elif result.already_applied:
+        _repoint(pick, head, "The change was already on the branch.")
+    else:
+        tree.reset_hard(head)
+        _conflict(push, pick, result.conflict_files)
+
+
+def _record(pick: Pick, sha: str, reason: str) -> None:
+    """Record as picked a pick the branch already carries, if it is still confirmed."""
+    _unless_moved(
+        pick_transition,
         pick_id=pick.pk,
         to=PickState.PICKED,
         actor=None,
-        reason=f"Cherry-picked as {result.sha[:10]}.",
-        result_sha=result.sha,
+        reason=reason,
+        result_sha=sha,
     )
+
+
+def _repoint(pick: Pick, sha: str, reason: str) -> None:
+    with transaction.atomic():
+        Pick.objects.filter(pk=pick.pk).update(result_sha=sha, updated_at=timezone.now())
+        PickEvent.objects.create(
+            pick_id=pick.pk, at=timezone.now(), from_state=PickState.PICKED,
+            to_state=PickState.PICKED, reason=reason,
+        )  # fmt: skip
+
+
+def _unless_moved(write: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """A write about a pick the push is working on, unless a person moved the pick meanwhile
+    (withdrew, rejected, deferred it): then their move stands and the push leaves it."""
+    with suppress(IllegalTransition):
+        write(*args, **kwargs)
 
 
 def _conflict(push: Push, pick: Pick, files: tuple[str, ...]) -> None:

@@ -1,28 +1,31 @@
-"""One push, start to finish: merge the confirmed picks in trunk order with tests after each,
-tag, push branch and tag to the remote, call the deploy hook, mark the picks shipped.
+"""One push, start to finish: bring the branch in line with origin's, merge the confirmed picks
+in trunk order with tests after each, tag, push branch and tag to origin, call the deploy hook,
+and mark shipped every pick the pushed tag carries.
 
 Exactly once. The push's state records which phase it is in and each pick's state records
 whether it is on the branch; a run that starts again after a crash (a SIGKILLed worker, a
 redelivered task) asks the branch itself before each pick, so it never applies a pick twice and
 never skips one. One run at a time per branch: a lock, and a database constraint behind it.
+Every change of the push's state is a step of its story (PushEvent), never rewritten.
+
+Origin is the truth. Before merging, the local branch takes origin's hand commits (and its own
+unpushed picks are rebuilt on them); a push that origin refuses because its branch moved
+meanwhile merges again on the new head; shipped means in a pushed tag, whichever push recorded
+the pick.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import shlex
-import urllib.request
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from common.errors import Conflict, NotFound
-from common.queue import enqueue
+from common.errors import Conflict
 from karma.selectors import karma_stars_many
-from pushes import cadence, git, moves
+from pushes import cadence, git
 from pushes.choices import (
     PICK_UNCONFIRMED_STATES,
     PUSH_FINISHED_STATES,
@@ -37,17 +40,21 @@ from pushes.choices import (
     TestRunState,
 )
 from pushes.locks import LockTimeout, repository_lock
-from pushes.models import Engineer, Pick, Push, ReleaseBranch, TestRun
+from pushes.models import Engineer, Pick, Push, PushEvent
 from pushes.risk import LOW, pick_risk
+from pushes.services.branch_index import branch_index, branch_reconcile
+from pushes.services.deploy import deploy_hook_call
 from pushes.services.notifications import announce, notify
-from pushes.services.picks import pick_transition
 from pushes.services.push_merge import merge_careful_each, merge_fresh, resuming, tests_run
+from pushes.services.push_states import push_state_move
 from pushes.services.repositories import clone_path, scratch_dir
-from pushes.services.train import pick_roll, push_skip, push_skip_reason
+from pushes.services.train import pick_carry, pick_roll, push_skip, push_skip_reason
+from pushes.services.transitions import pick_transition
 
 log = logging.getLogger(__name__)
 
-DEPLOY_TIMEOUT = 300
+# Times one run merges again because origin's branch moved during its push, before it fails.
+REMERGES = 3
 
 
 class PushBusy(Conflict):
@@ -71,16 +78,16 @@ def push_run(*, push_id: int) -> Push:
 
 
 def _run_locked(push_id: int) -> Push:
-    push = Push.objects.select_related("branch__repository").get(pk=push_id)
+    push = _fresh(push_id)
     if push.state in PUSH_FINISHED_STATES:
         return push
     if push.state in PUSH_UPCOMING_STATES:
         skip = push_skip_reason(push=push, now=timezone.now())
         if skip:
             push_skip(push, skip)
-            return Push.objects.get(pk=push_id)
+            return _fresh(push_id)
         _claim(push)
-    phases = {
+    phases: dict[str, Callable[[Push], None]] = {
         PushState.MERGING: _merge,
         PushState.TAGGING: _tag,
         PushState.PUSHING: _push_remote,
@@ -91,32 +98,49 @@ def _run_locked(push_id: int) -> Push:
             phases[push.state](push)
         except git.GitError as error:
             _fail(push, f"{push.get_state_display()} failed: {error}")
-        push = Push.objects.select_related("branch__repository").get(pk=push_id)
+        push = _fresh(push_id)
     return push
 
 
+def _fresh(push_id: int) -> Push:
+    return Push.objects.select_related("branch__repository").get(pk=push_id)
+
+
 def _claim(push: Push) -> None:
+    now = timezone.now()
+    early = " before its slot" if now < push.scheduled_at else ""
     try:
-        with transaction.atomic():
-            Push.objects.filter(pk=push.pk, state__in=PUSH_UPCOMING_STATES).update(
-                state=PushState.MERGING, started_at=timezone.now(), error=""
-            )
+        push_state_move(
+            push_id=push.pk,
+            to=PushState.MERGING,
+            from_states=PUSH_UPCOMING_STATES,
+            reason=f"Started{early}.",
+            started_at=now,
+            error="",
+        )
     except IntegrityError:
         running = Push.objects.filter(branch=push.branch, state__in=PUSH_RUNNING_STATES).first()
         raise PushBusy(f"Push {running} of this branch is running; one push at a time.") from None
     push.refresh_from_db()
 
 
-def _advance(push: Push, to: str, **fields: object) -> None:
-    Push.objects.filter(pk=push.pk, state=push.state).update(state=to, **fields)
+def _advance(push: Push, to: str, reason: str = "", **fields: Any) -> None:
+    push_state_move(push_id=push.pk, to=to, from_states=[push.state], reason=reason, **fields)
 
 
 def _fail(push: Push, error: str) -> None:
     log.error("push %s failed: %s", push, error)
     with transaction.atomic():
-        Push.objects.filter(pk=push.pk).update(
-            state=PushState.FAILED, error=error[:5000], finished_at=timezone.now()
+        moved = push_state_move(
+            push_id=push.pk,
+            to=PushState.FAILED,
+            from_states=PUSH_RUNNING_STATES,
+            reason=error,
+            error=error[:5000],
+            finished_at=timezone.now(),
         )
+        if not moved:
+            return
         for engineer in _release_engineers():
             notify(
                 engineer=engineer,
@@ -139,22 +163,15 @@ def _merge(push: Push) -> None:
     path = clone_path(repository)
     with repository_lock(repository.slug):
         git.sync(path, repository.remote_url)
+        head = branch_reconcile(branch=branch, path=path, scratch=scratch_dir())
+        branch_index(branch=branch, path=path)
     # A run killed mid-test left its test run open: close it, the pick is tried again.
-    TestRun.objects.filter(push=push, state=TestRunState.RUNNING).update(
+    push.test_runs.filter(state=TestRunState.RUNNING).update(
         state=TestRunState.ERROR, finished_at=timezone.now(), log="Interrupted: the worker died."
     )
-    for pick in push.picks.filter(state__in=PICK_UNCONFIRMED_STATES).select_related(
-        "branch__repository"
-    ):
-        pick_roll(pick=pick, actor=None, reason="Not confirmed before the push.")
-    picks = list(
-        push.picks.filter(state=PickState.CONFIRMED)
-        .select_related("requestor__user", "branch__repository", "push")
-        .order_by("trunk_position", "pk")
-    )
-    picks = _friday_careful(push, picks)
+    _leave_out_unconfirmed(push)
+    picks = _friday_careful(push, _to_merge(push, path, head))
     if picks:
-        head = git.branch_tip(path, branch.name)
         carried = git.branch_picks(path, branch.base_sha, head)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
             if resuming(push, picks, carried):
@@ -170,8 +187,49 @@ def _merge(push: Push) -> None:
     _advance(push, PushState.TAGGING)
 
 
+def _leave_out_unconfirmed(push: Push) -> None:
+    """What goes out is what is confirmed now. The rest: a requestor asked for this push who
+    did not confirm by its slot rolls to the next push (a roll counted); everyone else (never
+    asked, asked but the push ran before its slot, or not approved yet) is carried to the next
+    push with their approval kept and nothing counted."""
+    early = push.started_at is not None and push.started_at < push.scheduled_at
+    waiting = (
+        push.picks.filter(state__in=(PickState.REQUESTED, *PICK_UNCONFIRMED_STATES))
+        .select_related("requestor__user", "backup__user", "branch__repository", "push__branch")
+        .order_by("pk")
+    )
+    for pick in waiting:
+        if pick.state == PickState.AWAITING_CONFIRMATION and not early:
+            pick_roll(pick=pick, actor=None, reason="Not confirmed before the push.")
+        elif early:
+            pick_carry(pick=pick, reason=f"Push {push.label} ran before its slot, without it.")
+        else:
+            pick_carry(pick=pick, reason=f"Push {push.label} ran without it.")
+
+
+def _to_merge(push: Push, path: object, head: str) -> list[Pick]:
+    """The confirmed picks, in trunk order; and, on a resumed run, the picks it recorded as
+    picked whose commit the branch does not have (recorded, then the worker died before the
+    branch moved)."""
+    picks = list(
+        push.picks.filter(state__in=(PickState.CONFIRMED, PickState.PICKED))
+        .select_related("requestor__user", "branch__repository", "push")
+        .order_by("trunk_position", "pk")
+    )
+    recorded = [p for p in picks if p.state == PickState.PICKED]
+    if recorded:
+        on_branch = set(
+            git.commits_between(clone_path(push.branch.repository), push.branch.base_sha, head)
+        )
+        picks = [
+            p for p in picks if p.state == PickState.CONFIRMED or p.result_sha not in on_branch
+        ]
+    return picks
+
+
 def _friday_careful(push: Push, picks: list[Pick]) -> list[Pick]:
-    """On a `careful` Friday only low-risk picks go out; the others roll to the next push."""
+    """On a `careful` Friday only low-risk picks go out; the others wait for the next push,
+    nothing counted against their requestors."""
     repository = push.branch.repository
     if not (
         push.kind == PushKind.DAILY
@@ -183,11 +241,11 @@ def _friday_careful(push: Push, picks: list[Pick]) -> list[Pick]:
     kept = []
     for pick in picks:
         risk = pick_risk(pick, stars=stars[pick.requestor.user_id], when_pushed=False)
-        if risk.level == LOW:
+        if risk.level == LOW or pick.state != PickState.CONFIRMED:
             kept.append(pick)
         else:
             reason = f"Friday policy is careful: only low-risk picks go out ({risk.summary})."
-            pick_roll(pick=pick, actor=None, reason=reason)
+            pick_carry(pick=pick, reason=reason)
     return kept
 
 
@@ -203,9 +261,50 @@ def _tag(push: Push) -> None:
 
 
 def _push_remote(push: Push) -> None:
+    """Push branch and tag to origin, all or nothing. Origin refusing because its branch moved
+    since the merge (someone pushed by hand) sends the push back to merge on the new head."""
     path = clone_path(push.branch.repository)
-    git.push(path, [f"refs/heads/{push.branch.name}", f"refs/tags/{push.tag}"])
-    _advance(push, PushState.DEPLOYING)
+    try:
+        git.push(path, [f"refs/heads/{push.branch.name}", f"refs/tags/{push.tag}"])
+    except git.GitError as refused:
+        if not _origin_moved(push, path) or _remerges(push) >= REMERGES:
+            raise refused
+        git.tag_delete(path, push.tag)
+        _advance(
+            push,
+            PushState.MERGING,
+            reason="Origin's branch moved during the push (a commit pushed by hand): merging "
+            "again on it.",
+            tag="",
+            head_sha="",
+        )
+        return
+    with transaction.atomic():
+        _advance(push, PushState.DEPLOYING, reason=f"Pushed {push.tag}.", pushed_at=timezone.now())
+    with repository_lock(push.branch.repository.slug):
+        branch_index(branch=push.branch, path=path)
+
+
+def _origin_moved(push: Push, path: object) -> bool:
+    """Whether origin's branch has commits the push's head lacks; False when origin cannot be
+    asked (then the push's own error is the one to tell)."""
+    repository = push.branch.repository
+    try:
+        with repository_lock(repository.slug):
+            git.sync(clone_path(repository), repository.remote_url)
+            remote = git.remote_tip(clone_path(repository), push.branch.name)
+    except git.GitError:
+        return False
+    local = push.head_sha
+    if not (remote and local):
+        return False
+    return git.relation(clone_path(repository), local, remote).behind
+
+
+def _remerges(push: Push) -> int:
+    return PushEvent.objects.filter(
+        push=push, from_state=PushState.PUSHING, to_state=PushState.MERGING
+    ).count()
 
 
 def _deploy(push: Push) -> None:
@@ -214,73 +313,74 @@ def _deploy(push: Push) -> None:
     _ship(push, deploy_error=error)
 
 
-def deploy_hook_call(hook: str, push: Push) -> str:
-    """Call the repository's deploy hook; returns "" or what went wrong. Never a shell."""
-    info = {
-        "repository": push.branch.repository.slug,
-        "branch": push.branch.name,
-        "push": push.label,
-        "tag": push.tag,
-        "sha": push.head_sha,
-    }
-    if hook.startswith(("http://", "https://")):
-        request = urllib.request.Request(
-            hook,
-            data=json.dumps(info).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=DEPLOY_TIMEOUT) as response:
-                response.read(1000)
-            return ""
-        except OSError as error:
-            return f"deploy hook {hook} failed: {error}"
-    env = {f"RELEASEBOT_{key.upper()}": value for key, value in info.items()}
-    try:
-        result = git.run_command(shlex.split(hook), scratch_dir(), DEPLOY_TIMEOUT, env)
-    except ValueError as error:
-        return f"deploy hook cannot be parsed: {error}"
-    if result.timed_out or result.exit_code != 0:
-        return f"deploy hook exited {result.exit_code}: {result.output[-500:]}"
-    return ""
-
-
 def _ship(push: Push, *, deploy_error: str) -> None:
+    """Done: every picked pick of the branch the pushed tag carries is shipped with this push,
+    the picks of an earlier push that failed before origin got them included."""
+    path = clone_path(push.branch.repository)
+    in_tag = set(git.commits_between(path, push.branch.base_sha, push.head_sha))
     with transaction.atomic():
-        claimed = Push.objects.filter(pk=push.pk, state=PushState.DEPLOYING).update(
-            state=PushState.DONE, finished_at=timezone.now(), error=deploy_error
+        reason = f"Done; the deploy hook failed: {deploy_error}" if deploy_error else "Done."
+        claimed = push_state_move(
+            push_id=push.pk,
+            to=PushState.DONE,
+            from_states=[PushState.DEPLOYING],
+            reason=reason,
+            finished_at=timezone.now(),
+            error=deploy_error,
         )
         if not claimed:
             return
-        shipped = []
-        for pick in push.picks.filter(state=PickState.PICKED).select_related("requestor__user"):
-            pick = pick_transition(
-                pick_id=pick.pk, to=PickState.SHIPPED, actor=None, reason=f"In {push.tag}."
-            )
-            shipped.append(pick)
-            notify(
-                engineer=pick.requestor,
-                kind=NotificationKind.SHIPPED,
-                text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) shipped in {push.tag}.",
-                pick=pick,
-                push=push,
-            )
+        picked = (
+            Pick.objects.filter(branch=push.branch, state=PickState.PICKED)
+            .select_related("requestor__user", "push")
+            .order_by("trunk_position", "pk")
+        )
+        for pick in picked:
+            if pick.result_sha in in_tag:
+                _shipped(pick, push)
         summary = push_summary(push=push)
         for engineer in _release_engineers():
             notify(engineer=engineer, kind=NotificationKind.PUSH_SUMMARY, text=summary, push=push)
         announce(push=push, text=summary)
 
 
+def _shipped(pick: Pick, push: Push) -> None:
+    recorded = ""
+    if pick.push is not None and pick.push_id != push.pk:
+        recorded = f" (picked in push {pick.push.label}, which did not get it out)"
+    pick_transition(
+        pick_id=pick.pk,
+        to=PickState.SHIPPED,
+        actor=None,
+        reason=f"In {push.tag}{recorded}.",
+        shipped_with=push,
+    )
+    notify(
+        engineer=pick.requestor,
+        kind=NotificationKind.SHIPPED,
+        text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) shipped in {push.tag}.",
+        pick=pick,
+        push=push,
+    )
+
+
 def push_summary(*, push: Push) -> str:
     """Who confirmed, what went out, what did not and why: one paragraph."""
     picks = list(push.picks.select_related("requestor__user").order_by("trunk_position", "pk"))
-    out = [p for p in picks if p.state == PickState.SHIPPED]
-    not_out = [p for p in picks if p.state != PickState.SHIPPED]
-    lines = [f"Push {push.label} of {push.branch.name}: {len(out)} picks shipped in {push.tag}."]
-    if out:
-        confirmed = sorted({str(p.requestor) for p in out})
+    late = list(
+        push.shipped_picks.exclude(push=push)
+        .select_related("requestor__user")
+        .order_by("trunk_position", "pk")
+    )
+    out = [p for p in picks if p.state == PickState.SHIPPED and p.shipped_with_id == push.pk]
+    not_out = [p for p in picks if p not in out]
+    shipped = len(out) + len(late)
+    lines = [f"Push {push.label} of {push.branch.name}: {shipped} picks shipped in {push.tag}."]
+    if out or late:
+        confirmed = sorted({str(p.requestor) for p in (*out, *late)})
         lines.append(f"Confirmed and shipped: {', '.join(confirmed)}.")
+    for pick in late:
+        lines.append(f"#{pick.pk} {pick.short_sha} shipped too (picked in an earlier push).")
     for pick in not_out:
         lines.append(f"#{pick.pk} {pick.short_sha} not shipped: {pick.get_state_display()}.")
     if push.error:
@@ -288,127 +388,20 @@ def push_summary(*, push: Push) -> str:
     return " ".join(lines)
 
 
-# --- rehearsal ----------------------------------------------------------------------------
-
-
-def push_rehearse(*, push_id: int) -> list[Pick]:
-    """Apply the push's approved picks in push order in a scratch worktree, and tell the
-    requestors whose pick is predicted to conflict while they can still act. Returns those."""
-    push = Push.objects.select_related("branch__repository").get(pk=push_id)
-    branch = push.branch
-    path = clone_path(branch.repository)
-    picks = list(
-        push.picks.filter(
-            state__in=(PickState.APPROVED, PickState.AWAITING_CONFIRMATION, PickState.CONFIRMED)
-        )
-        .select_related("requestor__user", "branch")
-        .order_by("trunk_position", "pk")
-    )
-    now = timezone.now()
-    conflicting = []
-    head = git.branch_tip(path, branch.name)
-    with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
-        for pick in picks:
-            before = tree.head()
-            result = tree.cherry_pick(pick.sha)
-            files = (
-                [] if (result.applied or result.already_applied) else list(result.conflict_files)
-            )
-            if not result.applied and not result.already_applied:
-                tree.reset_hard(before)
-            with transaction.atomic():
-                Pick.objects.filter(pk=pick.pk).update(predicted_conflicts=files, checked_at=now)
-                if files and files != pick.predicted_conflicts:
-                    conflicting.append(pick)
-                    notify(
-                        engineer=pick.requestor,
-                        kind=NotificationKind.PREDICTED_CONFLICT,
-                        text=(
-                            f"Heads-up: in a rehearsal of push {push.label}, pick #{pick.pk} "
-                            f"({pick.short_sha}) conflicts in {', '.join(files)}. Fix it now "
-                            f"(prepare a change for {branch.name}, or withdraw), or it will be "
-                            "marked conflicting at the push."
-                        ),
-                        pick=pick,
-                        push=push,
-                    )
-    Push.objects.filter(pk=push.pk).update(rehearsed_at=now)
-    return conflicting
-
-
-# --- by hand ------------------------------------------------------------------------------
-
-
-def push_start_now(*, branch: ReleaseBranch) -> Push:
-    """The branch's next push that has not started, or a new one scheduled now."""
-    now = timezone.now()
-    push = (
-        Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES)
-        .order_by("scheduled_at")
-        .first()
-    )
-    if push is None:
-        day = now.astimezone(branch.repository.tz).date()
-        number = (Push.objects.filter(branch=branch, day=day).aggregate(n=Max("number"))["n"]) or 0
-        push = Push.objects.create(
-            branch=branch, day=day, number=number + 1, scheduled_at=now, kind=PushKind.DAILY
-        )
-    return push
-
-
-def push_request_run(*, push_id: int, actor: Engineer) -> Push:
-    """Queue a push to run now, in the background: a release engineer's "Run now"."""
-    with transaction.atomic():
-        push = _for_move(moves.RUN, Push, push_id, actor, "There is no push #{}.")
-        enqueue("pushes.tasks.push_run", push.pk)
-    return push
-
-
-def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
-    """A release engineer's "Retry" on a failed push: it runs again in the background from
-    where it failed (`push_retry_prepare`)."""
-    with transaction.atomic():
-        push = _for_move(moves.RETRY, Push, push_id, actor, "There is no push #{}.")
-        push_retry_prepare(push=push)
-        enqueue("pushes.tasks.push_run", push.pk)
-    return push
-
-
-def branch_push_now(*, branch_id: int, actor: Engineer) -> Push:
-    """A release engineer's "push now": the branch's next push (or a new one), queued now."""
-    with transaction.atomic():
-        branch = _for_move(
-            moves.PUSH_NOW, ReleaseBranch, branch_id, actor, "There is no branch #{}."
-        )
-        push = push_start_now(branch=branch)
-        push.branch = branch
-        enqueue("pushes.tasks.push_run", push.pk)
-    return push
-
-
-_Target = TypeVar("_Target", Push, ReleaseBranch)
-
-
-def _for_move(
-    move: moves.Move, model: type[_Target], pk: int, actor: Engineer, missing: str
-) -> _Target:
-    """The push or branch, locked, once the registry allows `actor` the move."""
-    related = "branch__repository" if model is Push else "repository"
-    obj = (
-        model.objects.select_for_update(of=("self",)).select_related(related).filter(pk=pk).first()
-    )
-    if obj is None:
-        raise NotFound(missing.format(pk))
-    moves.move_check(move, obj, actor)
-    return obj
-
-
-def push_retry_prepare(*, push: Push) -> None:
+def push_retry_prepare(*, push: Push, actor: Engineer | None = None) -> None:
     """Send a failed push round again from where it failed: from the remote push if it was
-    tagged, else from the merge (picks already on the branch are found there, not re-applied)."""
+    tagged, else from the merge (picks already on the branch are found there, not re-applied).
+    The failure stays in the push's story; the retry is added to it."""
     resume = PushState.PUSHING if push.tag else PushState.MERGING
-    Push.objects.filter(pk=push.pk, state=PushState.FAILED).update(
-        state=resume, error="", finished_at=None
+    who = f" by {actor}" if actor else ""
+    push_state_move(
+        push_id=push.pk,
+        to=resume,
+        from_states=[PushState.FAILED],
+        actor=actor,
+        reason=f"Retried{who} from {'the push to origin' if push.tag else 'the merge'}.",
+        error="",
+        finished_at=None,
     )
     push.refresh_from_db()
 
@@ -420,16 +413,3 @@ def push_retry(*, push_id: int) -> Push:
         raise Conflict(f"Push {push.label} is {push.get_state_display().lower()}, not failed.")
     push_retry_prepare(push=push)
     return push_run(push_id=push.pk)
-
-
-__all__ = [
-    "branch_push_now",
-    "push_retry_prepare",
-    "push_retry_request",
-    "push_rehearse",
-    "push_request_run",
-    "push_retry",
-    "push_run",
-    "push_start_now",
-    "push_summary",
-]

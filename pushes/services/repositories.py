@@ -14,6 +14,7 @@ from pushes import git
 from pushes.locks import repository_lock
 from pushes.models import Repository, Revision
 from pushes.reviews import find_review_link
+from pushes.services.branch_index import branches_index
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def trunk_sync(*, repository: Repository) -> int:
     with repository_lock(repository.slug):
         git.sync(path, repository.remote_url)
         added = trunk_index(repository, path)
+        branches_index(repository=repository, path=path)
     Repository.objects.filter(pk=repository.pk).update(trunk_synced_at=timezone.now())
     repository.refresh_from_db(fields=["trunk_indexed_sha", "trunk_synced_at"])
     return added
@@ -63,7 +65,7 @@ def trunk_index(repository: Repository, path: Path) -> int:
     # The index, not a separate marker, says where it stopped: a marker saved from a stale
     # copy of the row (an admin form, say) would make the next sync index commits twice.
     last = (
-        Revision.objects.filter(repository=repository)
+        Revision.objects.filter(repository=repository, merged_by="")
         .order_by("-position")
         .values_list("sha", flat=True)
         .first()
@@ -79,11 +81,17 @@ def trunk_index(repository: Repository, path: Path) -> int:
     added = 0
     batch: list[Revision] = []
     next_position = _next_position(repository)
+    position = next_position
     for info in git.trunk_commits(path, repository.trunk_branch, since=since):
-        batch.append(_trunk_commit(repository, info, next_position + len(batch)))
+        batch.append(_trunk_commit(repository, info, position))
+        if len(info.parents) > 1:  # what the merge brought beside trunk shares its position
+            batch += [
+                _trunk_commit(repository, side, position, merged_by=info.sha)
+                for side in git.merged_commits(path, info.sha)
+            ]
+        position += 1
         if len(batch) >= INDEX_BATCH:
             added += _store(repository, batch)
-            next_position += len(batch)
             batch = []
     if batch:
         added += _store(repository, batch)
@@ -91,13 +99,18 @@ def trunk_index(repository: Repository, path: Path) -> int:
 
 
 def _next_position(repository: Repository) -> int:
-    top = Revision.objects.filter(repository=repository).aggregate(top=Max("position"))["top"]
+    top = Revision.objects.filter(repository=repository, merged_by="").aggregate(
+        top=Max("position")
+    )["top"]
     return 0 if top is None else top + 1
 
 
-def _trunk_commit(repository: Repository, info: git.CommitInfo, position: int) -> Revision:
+def _trunk_commit(
+    repository: Repository, info: git.CommitInfo, position: int, merged_by: str = ""
+) -> Revision:
     link = find_review_link(info.message)
     return Revision(
+        merged_by=merged_by,
         repository=repository,
         sha=info.sha,
         position=position,
@@ -110,9 +123,12 @@ def _trunk_commit(repository: Repository, info: git.CommitInfo, position: int) -
 
 
 def _store(repository: Repository, batch: list[Revision]) -> int:
+    # A commit a merge brought may be indexed already (merged twice, or the first line itself):
+    # it keeps its first place on trunk.
+    last = next(r.sha for r in reversed(batch) if not r.merged_by)
     with transaction.atomic():
-        Revision.objects.bulk_create(batch)
-        Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha=batch[-1].sha)
+        Revision.objects.bulk_create(batch, ignore_conflicts=True)
+        Repository.objects.filter(pk=repository.pk).update(trunk_indexed_sha=last)
     return len(batch)
 
 

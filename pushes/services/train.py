@@ -13,16 +13,27 @@ from django.utils import timezone
 from pushes import cadence
 from pushes.choices import (
     PICK_UNCONFIRMED_STATES,
+    PICK_WAITING_STATES,
     PUSH_RUNNING_STATES,
+    PUSH_UPCOMING_STATES,
     FridayPolicy,
     NotificationKind,
     PickState,
     PushKind,
     PushState,
 )
-from pushes.models import Engineer, FreezeWindow, Notification, Pick, PickEvent, Push
+from pushes.models import (
+    Engineer,
+    FreezeWindow,
+    Notification,
+    Pick,
+    PickEvent,
+    Push,
+    ReleaseBranch,
+)
 from pushes.selectors import push_next
 from pushes.services.notifications import notify, notify_many
+from pushes.services.push_states import push_state_move
 from pushes.services.transitions import pick_transition
 
 log = logging.getLogger(__name__)
@@ -33,11 +44,27 @@ def _when(push: Push) -> str:
     return f"{local:%a %d %b %H:%M %Z}"
 
 
+def what_next(*, branch: ReleaseBranch, after: dt.datetime) -> tuple[Push | None, str]:
+    """Where a pick that leaves a push goes: the branch's next push, or (none left this week)
+    the next weekly cut, which takes its revision from trunk. With the words that say so."""
+    nxt = push_next(branch=branch, now=after)
+    if nxt is not None:
+        return nxt, f"push {nxt.label} at {_when(nxt)}"
+    repository = branch.repository
+    cut = cadence.next_cut_slot(repository, max(after, timezone.now())).astimezone(repository.tz)
+    return None, (
+        f"the next weekly cut ({cut:%a %d %b %H:%M %Z}): no push of {branch.name} is left, and "
+        "the cut takes its revision from trunk"
+    )
+
+
 def _confirmation_text(pick: Pick, push: Push, when: str) -> str:
+    nxt, then = what_next(branch=push.branch, after=push.scheduled_at)
+    if nxt is not None:
+        then = "the next push"
     return (
         f"Are you online to support pick #{pick.pk} ({pick.short_sha} {pick.title}) in "
-        f"push {push.label} of {pick.branch.name} at {when}? Confirm, "
-        "or it rolls to the next push."
+        f"push {push.label} of {pick.branch.name} at {when}? Confirm, or it rolls to {then}."
     )
 
 
@@ -112,14 +139,16 @@ def _picks_ask_confirmation(push: Push) -> None:
 
 
 def pick_roll(*, pick: Pick, actor: Engineer | None, reason: str) -> Pick:
-    """Not confirmed for this push: move to the next one, or expire after too many rolls."""
+    """Declined, or asked and not confirmed by the push: on to the next push, counted as a
+    roll; after too many rolls it expires. With no push left on the branch it waits for the
+    next weekly cut, and is told so."""
     repository = pick.branch.repository
     after = pick.push.scheduled_at if pick.push else timezone.now()
-    nxt = push_next(branch=pick.branch, now=after)
+    nxt, then = what_next(branch=pick.branch, after=after)
     rolls = pick.rolls + 1
     with transaction.atomic():
-        if rolls > repository.max_rolls or nxt is None:
-            why = f"rolled {pick.rolls} times" if nxt else "no push of this branch is left"
+        if rolls > repository.max_rolls:
+            why = f"rolled {pick.rolls} times"
             if pick.state != PickState.DEFERRED:
                 pick = pick_transition(
                     pick_id=pick.pk, to=PickState.DEFERRED, actor=actor, reason=reason
@@ -150,11 +179,40 @@ def pick_roll(*, pick: Pick, actor: Engineer | None, reason: str) -> Pick:
         notify(
             engineer=pick.requestor,
             kind=NotificationKind.ROLLED,
-            text=f"Pick #{pick.pk} ({pick.short_sha}) was not confirmed: it rolls to push "
-            f"{nxt.label} at {_when(nxt)}.",
+            text=f"Pick #{pick.pk} ({pick.short_sha}) was not confirmed: it rolls to {then}.",
             pick=pick,
             push=nxt,
         )
+    return pick
+
+
+def pick_carry(*, pick: Pick, reason: str) -> Pick:
+    """On to the next push without counting a roll, approval kept: the push ran before its
+    slot, was skipped, or a policy held the pick back. Someone who was never asked to confirm
+    (or had no chance to) is never counted as "not confirmed"."""
+    after = pick.push.scheduled_at if pick.push else timezone.now()
+    nxt, then = what_next(branch=pick.branch, after=after)
+    why = f"{reason} It waits for {then}."
+    with transaction.atomic():
+        if pick.state in (PickState.AWAITING_CONFIRMATION, PickState.CONFIRMED):
+            pick = pick_transition(
+                pick_id=pick.pk, to=PickState.APPROVED, actor=None, reason=why, push=nxt
+            )
+        else:  # requested, approved or deferred: the state says it all
+            Pick.objects.filter(pk=pick.pk).update(push=nxt, updated_at=timezone.now())
+            PickEvent.objects.create(
+                pick=pick, at=timezone.now(), from_state=pick.state, to_state=pick.state,
+                reason=why,
+            )  # fmt: skip
+            pick.push = nxt
+        if pick.state != PickState.REQUESTED:
+            notify(
+                engineer=pick.requestor,
+                kind=NotificationKind.CARRIED,
+                text=f"Pick #{pick.pk} ({pick.short_sha}): {why} Nothing is counted against you.",
+                pick=pick,
+                push=nxt,
+            )
     return pick
 
 
@@ -178,8 +236,11 @@ def push_skip_reason(*, push: Push, now: dt.datetime) -> str:
 def push_confirmations_open(*, push_id: int) -> Push | None:
     """T-30: ask every requestor with an approved pick in the push to confirm."""
     with transaction.atomic():
-        claimed = Push.objects.filter(pk=push_id, state=PushState.SCHEDULED).update(
-            state=PushState.CONFIRMING
+        claimed = push_state_move(
+            push_id=push_id,
+            to=PushState.CONFIRMING,
+            from_states=[PushState.SCHEDULED],
+            reason="Confirmations asked for.",
         )
         push = Push.objects.select_related("branch__repository").get(pk=push_id)
         if not claimed:
@@ -193,11 +254,23 @@ def push_confirmations_open(*, push_id: int) -> Push | None:
 
 
 def push_skip(push: Push, reason: str) -> None:
-    Push.objects.filter(pk=push.pk).update(
-        state=PushState.SKIPPED, error=f"Skipped: {reason}.", finished_at=timezone.now()
-    )
-    nxt = push_next(branch=push.branch, now=push.scheduled_at)
-    push.picks.filter(state__in=(*PICK_UNCONFIRMED_STATES, PickState.CONFIRMED)).update(push=nxt)
+    """The push does not go out: its picks are carried to the next push, no roll counted."""
+    with transaction.atomic():
+        moved = push_state_move(
+            push_id=push.pk,
+            to=PushState.SKIPPED,
+            from_states=PUSH_UPCOMING_STATES,
+            reason=f"Skipped: {reason}.",
+            error=f"Skipped: {reason}.",
+            finished_at=timezone.now(),
+        )
+        if not moved:
+            return
+        carried = push.picks.filter(state__in=PICK_WAITING_STATES).select_related(
+            "requestor__user", "backup__user", "branch__repository", "push__branch__repository"
+        )
+        for pick in carried:
+            pick_carry(pick=pick, reason=f"Push {push.label} was skipped ({reason}).")
 
 
 def push_remind(*, push_id: int) -> int:

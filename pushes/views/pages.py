@@ -196,10 +196,22 @@ def _state(pick: Pick) -> str:
 @require_POST
 def push_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpResponse:
     """ "Run now" on a push, or "Push now" on a branch: queue the push for a worker; its page
-    then shows it pick by pick."""
+    then shows it pick by pick. Before the push's slot it asks first, saying who would wait."""
     chosen = MOVES[move]
+    early = {"early": request.POST.get("early") == "1"} if chosen.asks_first else {}
     try:
-        started = chosen.service_function(**{f"{chosen.target}_id": pk}, actor=me)
+        started = chosen.service_function(**{f"{chosen.target}_id": pk}, actor=me, **early)
+    except services.PushEarly as question:
+        return render(
+            request,
+            "pushes/push_early.html",
+            {
+                "question": question,
+                "move": chosen,
+                "pk": pk,
+                "back": reverse(str(chosen.target), args=[pk]),
+            },
+        )
     except DomainError as error:
         return refused(request, error)
     messages.success(

@@ -366,20 +366,22 @@ def test_only_release_engineers_run_pushes_and_the_run_is_queued(
     assert refused["message"] == "Only release engineers can run pushes."
     assert_error(client_for(alice).post(f"/api/branches/{branch.pk}/push-now/"), 403, "forbidden")
 
+    early = {"early": True}  # the push is due tomorrow: running it now says so
     with django_capture_on_commit_callbacks() as queued:
-        response = client_for(rel).post(f"/api/pushes/{push.pk}/run/")
+        response = client_for(rel).post(f"/api/pushes/{push.pk}/run/", early, format="json")
     assert response.status_code == 202
     assert (response.json()["id"], response.json()["state"]) == (push.pk, "scheduled")
     assert len(queued) == 1
 
     with django_capture_on_commit_callbacks() as queued:
-        response = client_for(rel).post(f"/api/branches/{branch.pk}/push-now/")
+        url = f"/api/branches/{branch.pk}/push-now/"
+        response = client_for(rel).post(url, early, format="json")
     assert (response.status_code, response.json()["id"], len(queued)) == (202, push.pk, 1)
 
     with django_capture_on_commit_callbacks() as queued:
         typo = client_for(rel).post(f"/api/pushes/{push.pk}/run/", {"now": 1}, format="json")
     assert (assert_error(typo, 400, "invalid")["message"], queued) == (
-        "now: Unknown field: this request takes no fields.",
+        "now: Unknown field: this request takes early.",
         [],
     )
     assert_error(client_for(rel).post("/api/pushes/999/run/"), 404, "not-found")

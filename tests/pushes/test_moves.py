@@ -16,6 +16,7 @@ from pushes.choices import PickState, PushState
 from pushes.models import Pick, Push
 from pushes.moves import Channel, IllegalTransition, Reason, Target
 from tests.api import client_for
+from tests.security.world import tasks_queued
 
 
 def test_every_move_names_a_service_that_exists_and_no_final_state():
@@ -27,6 +28,8 @@ def _outcome(move: moves.Move, obj_id: int, actor) -> str:
     kwargs = {f"{move.target}_id": obj_id, "actor": actor}
     if move.reason != Reason.NONE:
         kwargs["reason"] = "Because it must"
+    if move.asks_first:
+        kwargs["early"] = True  # a move that asks first is offered, and made once answered
     try:
         with transaction.atomic():
             move.service_function(**kwargs)
@@ -103,7 +106,7 @@ def test_a_failed_push_is_retried_from_its_page_the_api_and_nowhere_else(
     with django_capture_on_commit_callbacks(execute=False) as queued:
         answered = client_for(rel).post(f"/api/pushes/{push.pk}/retry/")
     assert answered.status_code == 202
-    assert [callback.task for callback in queued] == ["pushes.tasks.push_run"]
+    assert tasks_queued(queued) == ["pushes.tasks.push_run"]
     push.refresh_from_db()
     assert push.state == PushState.MERGING
 

@@ -312,7 +312,7 @@ def test_run_now_is_refused_to_alice_and_queues_for_rel(
     signed_in(client, rel)
     assert run in text(client.get(push.get_absolute_url()))
     with django_capture_on_commit_callbacks() as queued:
-        response = client.post(run, follow=True)
+        response = client.post(run, {"early": "1"}, follow=True)  # due tomorrow: said so
     assert response.redirect_chain == [(push.get_absolute_url(), 302)]
     assert f"Push {push.label} of {branch.name} queued" in flashed(response)[0]
     assert len(queued) == 1
@@ -326,7 +326,7 @@ def test_push_now_on_the_branch_queues_its_next_push(
     assert client.post(url).status_code == 403
     assert url in text(signed_in(client, rel).get(branch.get_absolute_url()))
     with django_capture_on_commit_callbacks() as queued:
-        response = client.post(url)
+        response = client.post(url, {"early": "1"})
     nxt = branch.pushes.order_by("scheduled_at").first()
     assert response["Location"] == nxt.get_absolute_url()
     assert len(queued) == 1

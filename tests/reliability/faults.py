@@ -9,7 +9,8 @@ Points:
 - ``test-<sha>``: the test command run after picking trunk commit ``<sha>`` (in the worktree);
   ``test-branch`` for a run with no pick on top. ``fail-test-<sha>`` makes that run fail.
 - ``branch-<n>``: the n-th move of a release branch in the managed clone, just after git
-  committed it (``reference-transaction`` hook): the branch has the pick, the database not yet.
+  committed it (``reference-transaction`` hook): the branch has the pick, which the database
+  recorded just before (a pick is recorded, then the branch moves).
 - ``tag``: a push tag just written in the managed clone, before the database records it.
 - ``pre-receive`` / ``post-receive``: on the remote, before / after it accepted a push.
 - ``deploy``: the repository's deploy hook.

@@ -200,13 +200,15 @@ def test_the_database_failing_in_the_middle_of_a_confirmation_applies_none_of_it
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_database_failing_as_a_merged_pick_is_recorded_leaves_it_to_the_rerun(train_of):
+def test_the_database_failing_as_a_merged_pick_is_recorded_leaves_the_branch_as_it_was(
+    train_of,
+):
     train = train_of(picks=2, tests=False)
     first = train.picks[0]
     error = fail_inside(
         lambda: services.push_run(push_id=train.push.pk),
-        # Recording the pick waits on its row (whatever statement records it): by then the
-        # branch has moved.
+        # Recording the pick waits on its row (whatever statement records it): the branch has
+        # not moved yet, and must not, since the record failed.
         lock=("pushes_pick", first),
         waits_on=(),
         trigger=(
@@ -216,17 +218,17 @@ def test_the_database_failing_as_a_merged_pick_is_recorded_leaves_it_to_the_reru
         ),
     )
     assert isinstance(error, DatabaseError)
-    # Git has the pick, the database does not: the state a rerun must reconcile.
+    # Nothing reaches the branch that is not recorded: git and the database agree.
     assert train.refresh().state == PushState.MERGING
     assert train.pick_states() == [PickState.CONFIRMED] * 2
     clone_log = branch_messages(train.clone, train.branch.name, train.branch.base_sha)
-    assert f"(cherry picked from commit {train.shas[0]})" in clone_log
+    assert f"(cherry picked from commit {train.shas[0]})" not in clone_log
 
     push = services.push_run(push_id=train.push.pk)  # the reconciler's rerun
     assert (push.state, push.error) == (PushState.DONE, "")
     assert train.pick_states() == [PickState.SHIPPED] * 2
-    found = PickEvent.objects.get(pick_id=first, to_state=PickState.PICKED)
-    assert "(trailer)" in found.reason  # recorded from the branch, not picked again
+    picked = PickEvent.objects.get(pick_id=first, to_state=PickState.PICKED)
+    assert picked.reason.startswith("Cherry-picked as")
     assert_consistent(train.branch, train.remote.bare)
 
 

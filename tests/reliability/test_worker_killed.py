@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from pushes import services, tasks
 from pushes.choices import NotificationKind, PickState, PushState, TestRunState
-from pushes.models import Notification, PickEvent, Push, TestRun
+from pushes.models import Notification, Pick, PickEvent, Push, TestRun
 from tests.reliability.conftest import Train, worker
 from tests.reliability.invariants import assert_consistent, ref
 from tests.workers import test_database_url as database_url
@@ -27,7 +27,7 @@ from tests.workers import wait_for, worker_process
 POINTS = {
     "tests-of-pick-1": ("test-{0}", PushState.MERGING),
     "tests-of-pick-2": ("test-{1}", PushState.MERGING),
-    "branch-moved-for-pick-2-database-not-told": ("branch-2", PushState.MERGING),
+    "branch-moved-for-pick-2-after-it-was-recorded": ("branch-2", PushState.MERGING),
     "tests-of-pick-3": ("test-{2}", PushState.MERGING),
     "tag-written-database-not-told": ("tag", PushState.TAGGING),
     "remote-push-before-the-remote-accepted-it": ("pre-receive", PushState.PUSHING),
@@ -87,9 +87,9 @@ def test_a_push_killed_at_each_phase_resumes_and_git_agrees_with_the_database(tr
         else:
             assert tested.count(f"test-{sha}") == 1
             assert list(runs.values_list("state", flat=True)) == [TestRunState.PASSED]
-    if point == "branch-2":  # the resumed run found pick 2 on the branch: recorded, not re-picked
+    if point == "branch-2":  # pick 2 was recorded before the branch moved: nothing to redo
         event = PickEvent.objects.get(pick_id=train.picks[1], to_state=PickState.PICKED)
-        assert event.reason.startswith("Found on the branch as") and "(trailer)" in event.reason
+        assert event.reason.startswith("Cherry-picked as")
     # The deploy hook is at-least-once: killed while it ran, it is called again (with the same
     # tag and sha, so a hook can tell); every other phase calls it exactly once.
     deploys = train.control.deploys()
@@ -171,7 +171,7 @@ def test_a_worker_killed_while_it_opens_confirmations_asks_nobody_twice(train_of
         tasks.train_tick.delay()
         wait_for(lambda: confirms.count() == picks, what="the confirmations, after the tick")
         assert train.refresh().state == PushState.CONFIRMING
-        # The two who answer ship; the others roll (there is no later push: they expire).
+        # The two who answer ship; the others roll (no later push: they wait for the next cut).
         for pick_id, who in zip(train.picks[:2], (alice, bob), strict=True):
             services.pick_confirm(pick_id=pick_id, actor=who)
         Push.objects.filter(pk=train.push.pk).update(scheduled_at=timezone.now())
@@ -180,5 +180,6 @@ def test_a_worker_killed_while_it_opens_confirmations_asks_nobody_twice(train_of
     assert confirms.count() == picks  # once each, after a kill and two ticks
     assert sorted(confirms.values_list("pick_id", flat=True)) == sorted(train.picks)
     states = train.pick_states()
-    assert states == [PickState.SHIPPED] * 2 + [PickState.EXPIRED] * (picks - 2)
+    assert states == [PickState.SHIPPED] * 2 + [PickState.DEFERRED] * (picks - 2)
+    assert not Pick.objects.filter(pk__in=train.picks[2:], push__isnull=False).exists()
     assert_consistent(train.branch, train.remote.bare)

@@ -1,0 +1,237 @@
+"""People and repositories: engineers, a repository on the train, its freezes, and its trunk's
+revisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from pushes.choices import (
+    FridayPolicy,
+    ReviewTool,
+    Role,
+    Weekday,
+)
+from pushes.statuscache import StatusQuerySet
+
+sha_validator = RegexValidator(r"^[0-9a-f]{40}$", "A full 40-character lowercase hex SHA.")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin).") from None
+
+
+def validate_weekdays(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(d, int) and 0 <= d <= 6 for d in value):
+        raise ValidationError("A list of weekday numbers, Monday = 0 to Sunday = 6.")
+
+
+def validate_push_times(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and _TIME_RE.match(t) for t in value
+    ):
+        raise ValidationError('A list of "HH:MM" times, e.g. ["11:00", "16:00"].')
+
+
+def default_push_weekdays() -> list[int]:
+    return [Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]
+
+
+def default_push_times() -> list[str]:
+    return ["11:00", "16:00"]
+
+
+class Engineer(models.Model):
+    """A person who requests picks or runs the train; the same person in web, API and chat."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engineer"
+    )
+    chat_id = models.CharField(
+        "chat id", max_length=64, unique=True, null=True, blank=True, help_text="Slack user id."
+    )
+    email = models.EmailField(blank=True, db_index=True)
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.ENGINEER)
+
+    objects = StatusQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+    def get_absolute_url(self) -> str:
+        return reverse("engineer", args=[self.username])
+
+    @property
+    def username(self) -> str:
+        return self.user.get_username()
+
+    @property
+    def is_release_engineer(self) -> bool:
+        return self.role == Role.RELEASE_ENGINEER or self.user.is_superuser
+
+
+class Repository(models.Model):
+    """A codebase on a train: where it lives, its cadence, its tests, deploy hook and review tool.
+
+    Every time and count of the train is a per-repository setting with the product's default.
+    """
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    remote_url = models.CharField(
+        max_length=500,
+        help_text="Where the managed clone fetches from and pushes to (URL or path).",
+    )
+    trunk_branch = models.CharField(max_length=200, default="main")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    cut_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.SUNDAY)
+    cut_time = models.TimeField(default=dt.time(18, 0))
+    ship_weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.TUESDAY
+    )
+    ship_time = models.TimeField(default=dt.time(11, 0))
+    push_weekdays = models.JSONField(default=default_push_weekdays, validators=[validate_weekdays])
+    push_times = models.JSONField(default=default_push_times, validators=[validate_push_times])
+    friday_policy = models.CharField(
+        max_length=16, choices=FridayPolicy.choices, default=FridayPolicy.NORMAL
+    )
+    confirm_lead_minutes = models.PositiveSmallIntegerField(default=30)
+    reminder_lead_minutes = models.PositiveSmallIntegerField(default=10)
+    max_rolls = models.PositiveSmallIntegerField(
+        default=3, help_text="Pushes a pick may roll past unconfirmed before it expires."
+    )
+    test_command = models.CharField(
+        max_length=1000, blank=True, help_text="Run after every pick, without a shell."
+    )
+    test_timeout_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(1)]
+    )
+    deploy_hook = models.CharField(
+        max_length=1000, blank=True, help_text="A command, or an http(s) URL to POST to."
+    )
+    review_tool = models.CharField(
+        max_length=16, choices=ReviewTool.choices, default=ReviewTool.NONE
+    )
+    review_api_url = models.CharField(max_length=500, blank=True)
+    review_token_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the review tool's token.",
+    )
+    risk_size_threshold = models.PositiveIntegerField(
+        default=400, help_text="Size (lines + 30 x files) at or above which a pick is large."
+    )
+    risk_churn_threshold = models.PositiveIntegerField(
+        default=70, help_text="Churn (7 x comments + ...) at or above which it is controversial."
+    )
+    hot_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Glob patterns of risky files, e.g. ["app/checkout/*", "*.sql"].',
+    )
+    chat_channel = models.CharField(
+        max_length=64, blank=True, help_text="Slack channel id for each push's summary."
+    )
+    trunk_indexed_sha = models.CharField(max_length=40, blank=True)
+    trunk_synced_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    objects = StatusQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "repositories"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("repository", args=[self.slug])
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class FreezeWindow(models.Model):
+    """A stretch of time (a holiday, an incident) in which a repository takes no picks or pushes."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="freezes")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="freeze_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}: {self.reason}"
+
+
+class Revision(models.Model):
+    """A revision: one commit on trunk, indexed so status questions never walk git. What people
+    pick and ask "where is my revision?" about.
+
+    Trunk's first-parent line numbers the positions; a commit that reached trunk inside a merge
+    shares the position of that merge (`merged_by`), so "cut with it" is still a comparison of
+    positions.
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="revisions")
+    sha = models.CharField(max_length=40, validators=[sha_validator])
+    position = models.PositiveIntegerField(help_text="0 for the first commit on trunk.")
+    author_name = models.CharField(max_length=200)
+    author_email = models.CharField(max_length=254)
+    committed_at = models.DateTimeField()
+    title = models.CharField(max_length=500)
+    review_url = models.CharField(max_length=500, blank=True)
+    merged_by = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The first-parent merge that brought it to trunk (empty: on that line itself).",
+    )
+
+    objects = StatusQuerySet.as_manager()
+
+    class Meta:
+        db_table = "pushes_trunkcommit"  # the table from before the model was named Revision
+        ordering = ["repository", "-position"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "sha"], name="trunk_commit_unique_sha"),
+            models.UniqueConstraint(
+                fields=["repository", "position"],
+                condition=Q(merged_by=""),
+                name="trunk_commit_unique_position",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["sha"], name="trunk_commit_sha"),
+            models.Index(fields=["repository", "position"], name="trunk_commit_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sha[:10]} {self.title}"
+
+    @property
+    def short_sha(self) -> str:
+        return self.sha[:10]

@@ -1,0 +1,165 @@
+"""Pushes started by hand: a release engineer's "Run now" on a push, "Push now" on a branch, and
+"Retry" on a failed push. Each queues the push for a worker after its transaction commits.
+
+A push run before its slot asks first: it carries only the picks confirmed now, and says who
+has not been asked yet and who has not confirmed; they keep their approval and wait for the
+next push, nothing counted against them (see push_run's `_leave_out_unconfirmed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from common.errors import Conflict, NotFound
+from common.queue import enqueue
+from pushes import moves
+from pushes.choices import PUSH_UPCOMING_STATES, PickState, PushKind
+from pushes.models import Engineer, Pick, Push, ReleaseBranch
+from pushes.services.push_run import push_retry_prepare
+from pushes.services.train import what_next
+
+
+class PushEarly(Conflict):
+    """A push asked to run before its slot, without saying so: nothing was queued."""
+
+    code = "push-early"
+
+
+@dataclass(frozen=True)
+class EarlyRun:
+    """What running a push now, before its slot, means for its picks."""
+
+    push: Push
+    confirmed: list[Pick]  # go out
+    not_confirmed: list[Pick]  # asked, not answered yet: they wait, nothing counted
+    not_asked: list[Pick]  # approved, not asked yet (asked at T-30): they wait
+    then: str  # where those that wait go
+
+    @property
+    def message(self) -> str:
+        def names(picks: list[Pick]) -> str:
+            return ", ".join(f"{p.requestor} (#{p.pk})" for p in picks) or "nobody"
+
+        return (
+            f"Push {self.push.label} of {self.push.branch.name} is due at "
+            f"{self.push.scheduled_at.astimezone(self.push.branch.repository.tz):%a %d %b %H:%M %Z}"
+            f". Run now, it carries the {len(self.confirmed)} confirmed pick(s) only. Not asked "
+            f"to confirm yet: {names(self.not_asked)}. Asked, not confirmed yet: "
+            f"{names(self.not_confirmed)}. They keep their approval and wait for {self.then}, "
+            "nothing counted against them."
+        )
+
+    @property
+    def details(self) -> dict[str, list[int]]:
+        return {
+            "confirmed": [p.pk for p in self.confirmed],
+            "not_confirmed": [p.pk for p in self.not_confirmed],
+            "not_asked": [p.pk for p in self.not_asked],
+        }
+
+
+def push_early_run(*, push: Push) -> EarlyRun | None:
+    """What running `push` now would leave behind, or None when its slot has come."""
+    if push.scheduled_at <= timezone.now():
+        return None
+    picks = list(
+        push.picks.exclude(state=PickState.REQUESTED)
+        .filter(
+            state__in=(
+                PickState.APPROVED,
+                PickState.DEFERRED,
+                PickState.AWAITING_CONFIRMATION,
+                PickState.CONFIRMED,
+            )
+        )
+        .select_related("requestor__user")
+        .order_by("trunk_position", "pk")
+    )
+    _, then = what_next(branch=push.branch, after=push.scheduled_at)
+    return EarlyRun(
+        push=push,
+        confirmed=[p for p in picks if p.state == PickState.CONFIRMED],
+        not_confirmed=[p for p in picks if p.state == PickState.AWAITING_CONFIRMATION],
+        not_asked=[p for p in picks if p.state in (PickState.APPROVED, PickState.DEFERRED)],
+        then=then,
+    )
+
+
+def push_start_now(*, branch: ReleaseBranch) -> Push:
+    """The branch's next push that has not started, or a new one scheduled now."""
+    now = timezone.now()
+    push = (
+        Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES)
+        .order_by("scheduled_at")
+        .first()
+    )
+    if push is None:
+        day = now.astimezone(branch.repository.tz).date()
+        number = (Push.objects.filter(branch=branch, day=day).aggregate(n=Max("number"))["n"]) or 0
+        push = Push.objects.create(
+            branch=branch, day=day, number=number + 1, scheduled_at=now, kind=PushKind.DAILY
+        )
+    return push
+
+
+def push_request_run(*, push_id: int, actor: Engineer, early: bool = False) -> Push:
+    """Queue a push to run now, in the background: a release engineer's "Run now". Before its
+    slot it runs only when `early` says the caller knows what that means (`push_early_run`)."""
+    with transaction.atomic():
+        push = _for_move(moves.RUN, Push, push_id, actor, "There is no push #{}.")
+        _refuse_early(push, early)
+        enqueue("pushes.tasks.push_run", push.pk)
+    return push
+
+
+def branch_push_now(*, branch_id: int, actor: Engineer, early: bool = False) -> Push:
+    """A release engineer's "push now": the branch's next push (or a new one), queued now."""
+    with transaction.atomic():
+        branch = _for_move(
+            moves.PUSH_NOW, ReleaseBranch, branch_id, actor, "There is no branch #{}."
+        )
+        push = push_start_now(branch=branch)
+        push.branch = branch
+        _refuse_early(push, early)
+        enqueue("pushes.tasks.push_run", push.pk)
+    return push
+
+
+def _refuse_early(push: Push, early: bool) -> None:
+    run = push_early_run(push=push)
+    if run is not None and not early:
+        raise PushEarly(
+            run.message + " Run it early to go ahead (early=true).", details=run.details
+        )
+
+
+def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
+    """A release engineer's "Retry" on a failed push: it runs again in the background from
+    where it failed (`push_retry_prepare`), the failure kept in its story."""
+    with transaction.atomic():
+        push = _for_move(moves.RETRY, Push, push_id, actor, "There is no push #{}.")
+        push_retry_prepare(push=push, actor=actor)
+        enqueue("pushes.tasks.push_run", push.pk)
+    return push
+
+
+_Target = TypeVar("_Target", Push, ReleaseBranch)
+
+
+def _for_move(
+    move: moves.Move, model: type[_Target], pk: int, actor: Engineer, missing: str
+) -> _Target:
+    """The push or branch, locked, once the registry allows `actor` the move."""
+    related = "branch__repository" if model is Push else "repository"
+    obj = (
+        model.objects.select_for_update(of=("self",)).select_related(related).filter(pk=pk).first()
+    )
+    if obj is None:
+        raise NotFound(missing.format(pk))
+    moves.move_check(move, obj, actor)
+    return obj
