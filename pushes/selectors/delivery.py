@@ -33,8 +33,8 @@ from django.db.models import (
     Subquery,
 )
 
-from pushes.choices import NotificationKind, PickState, PushKind, PushState
-from pushes.models import Notification, Pick, Push, ReleaseBranch, Repository, Revision
+from pushes.choices import PickState, PushKind, PushState
+from pushes.models import Pick, Push, PushEvent, ReleaseBranch, Repository, Revision
 from pushes.selectors.window import Window
 
 if TYPE_CHECKING:
@@ -229,14 +229,10 @@ def lead_time_cut(*, repository: Repository, window: Window) -> LeadTime:
 # --- change failure rate --------------------------------------------------------------------
 
 
-def _failure_noted() -> Subquery:
-    """When a push first failed, from the failure notice: a retried push forgets its failure."""
-    noted = (
-        Notification.objects.filter(push=OuterRef("pk"), kind=NotificationKind.PUSH_FAILED)
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    return Subquery(noted, output_field=DateTimeField())
+def _ever_failed() -> Exists:
+    """Whether the push failed at some point of its story: a retry adds to it, so a failure a
+    retry fixed still counts."""
+    return Exists(PushEvent.objects.filter(push=OuterRef("pk"), to_state=PushState.FAILED))
 
 
 @dataclass(frozen=True)
@@ -259,7 +255,7 @@ def change_failure_rate(*, repository: Repository, window: Window) -> ChangeFail
     """Of the pushes that finished (done or failed) in the window, the share that failed or
     shipped a pick later reverted (1 query)."""
     reverted = Pick.objects.filter(push=OuterRef("pk"), state=PickState.REVERTED)
-    failed = Q(state=PushState.FAILED) | Q(failure_noted__isnull=False)
+    failed = Q(state=PushState.FAILED) | Q(ever_failed=True)
     counts = (
         Push.objects.filter(
             branch__repository=repository,
@@ -267,7 +263,7 @@ def change_failure_rate(*, repository: Repository, window: Window) -> ChangeFail
             finished_at__gte=window.since,
             finished_at__lte=window.until,
         )
-        .annotate(has_revert=Exists(reverted), failure_noted=_failure_noted())
+        .annotate(has_revert=Exists(reverted), ever_failed=_ever_failed())
         .aggregate(
             pushes=Count("id"),
             failed=Count("id", filter=failed),
@@ -323,33 +319,36 @@ class TimeToRestore:
 def time_to_restore(*, repository: Repository, window: Window) -> TimeToRestore:
     """Outages that started in the window and how long each took to end (1 query).
 
-    A push fails at its failure notice (or its end when there is none); a later failure while
-    the branch is still down does not start another outage. The outage ends when a push of the
-    same branch (the failed one, retried, included) finishes done.
+    From the pushes' stories: an outage starts when a push of a branch fails; a later failure
+    while the branch is still down does not start another. It ends when a push of the same
+    branch (the failed one, retried, included) is done.
     """
-    rows = (
-        Push.objects.filter(branch__repository=repository)
-        .annotate(failure_noted=_failure_noted())
-        .filter(Q(finished_at__gte=window.since) | Q(failure_noted__gte=window.since))
-        .filter(Q(state__in=(PushState.DONE, PushState.FAILED)) | Q(failure_noted__isnull=False))
-        .values(
-            "branch_id", "branch__name", "day", "number", "state", "finished_at", "failure_noted"
+    steps = (
+        PushEvent.objects.filter(
+            push__branch__repository=repository,
+            to_state__in=(PushState.FAILED, PushState.DONE),
+            at__gte=window.since,
         )
+        .exclude(from_state=F("to_state"))
+        .values(
+            "push__branch_id", "push__branch__name", "push__day", "push__number", "to_state", "at"
+        )
+        .order_by("at", "pk")
     )
     moments: dict[int, list[tuple[dt.datetime, int, dict]]] = defaultdict(list)
-    for row in rows:
-        failed_at = row["failure_noted"]
-        if row["state"] == PushState.FAILED and row["finished_at"]:
-            failed_at = min(filter(None, [failed_at, row["finished_at"]]))
-        if failed_at:
-            moments[row["branch_id"]].append((failed_at, 0, row))
-        if row["state"] == PushState.DONE and row["finished_at"]:
-            moments[row["branch_id"]].append((row["finished_at"], 1, row))
+    for step in steps:
+        row = {
+            "branch__name": step["push__branch__name"],
+            "day": step["push__day"],
+            "number": step["push__number"],
+        }
+        is_success = 1 if step["to_state"] == PushState.DONE else 0
+        moments[step["push__branch_id"]].append((step["at"], is_success, row))
     outages = []
     for events in moments.values():
         down: tuple[dt.datetime, dict] | None = None
         for at, is_success, row in sorted(events, key=lambda e: (e[0], e[1])):
-            if not is_success and down is None and at >= window.since:
+            if not is_success and down is None:
                 down = (at, row)
             elif is_success and down is not None:
                 outages.append(_outage(down, at))

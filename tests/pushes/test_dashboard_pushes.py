@@ -34,6 +34,7 @@ from pushes.models import (
     Pick,
     PickEvent,
     Push,
+    PushEvent,
     ReleaseBranch,
     Repository,
     Revision,
@@ -76,8 +77,17 @@ def push_add(week: Week, name: str, branch: str, when: dt.datetime, **fields) ->
         scheduled_at=when,
         **fields,
     )
+    # Its story, as running it would have written it.
+    if push.started_at:
+        push_step(push, PushState.MERGING, push.started_at)
+    if push.finished_at and push.state in (PushState.DONE, PushState.FAILED):
+        push_step(push, push.state, push.finished_at)
     week.pushes[name] = push
     return push
+
+
+def push_step(push: Push, state: str, at: dt.datetime) -> None:
+    PushEvent.objects.create(push=push, at=at, to_state=state)
 
 
 def pick_add(week: Week, name: str, requestor, *, position: int, push: str | None, **fields):
@@ -209,7 +219,8 @@ def week(db, alice, frozen) -> Week:
         scheduled = at(when)
         ran = {"started_at": scheduled, "finished_at": scheduled + took} if took else {}
         push_add(w, name, branch, scheduled, kind=kind, state=state, **ran)
-    # D1 failed once and was retried: only its failure notice remembers it.
+    # D1 failed once and was retried: its story keeps the failure, as does its notice.
+    push_step(w.pushes["D1"], PushState.FAILED, la(25, 11, 5))
     Notification.objects.create(
         engineer=alice,
         kind=NotificationKind.PUSH_FAILED,
@@ -424,8 +435,12 @@ def test_time_to_restore_runs_from_a_failure_to_the_branch_next_push_done(week):
 
 
 def test_failures_in_a_row_are_one_outage_and_an_unrestored_one_stays_open(week):
-    Push.objects.filter(pk=week.pushes["D3"].pk).update(state=PushState.FAILED)
-    Push.objects.filter(pk=week.pushes["D5"].pk).update(state=PushState.FAILED)
+    for name in ("D3", "D5"):
+        push = week.pushes[name]
+        Push.objects.filter(pk=push.pk).update(state=PushState.FAILED)
+        PushEvent.objects.filter(push=push, to_state=PushState.DONE).update(
+            to_state=PushState.FAILED
+        )
     restore = delivery.time_to_restore(repository=week.repository, window=one_week(week))
     assert [o.failed_push for o in restore.restored] == ["2026-11-25.1"]
     assert [(o.failed_push, o.started_at) for o in restore.open] == [
