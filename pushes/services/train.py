@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from common import times
 from pushes import cadence
 from pushes.choices import (
     PICK_UNCONFIRMED_STATES,
@@ -29,8 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _when(push: Push) -> str:
-    local = push.scheduled_at.astimezone(push.branch.repository.tz)
-    return f"{local:%a %d %b %H:%M %Z}"
+    return times.when(push.scheduled_at, push.branch.repository)
 
 
 def _confirmation_text(pick: Pick, push: Push, when: str) -> str:
