@@ -271,6 +271,13 @@ class InboxRow:
     def waiting(self) -> bool:
         return bool(self.answers)
 
+    @property
+    def repository(self) -> Repository | None:
+        """Whose zone the notice's time is shown in: its pick's or push's repository; none
+        (the site's zone) for a notice about neither."""
+        about = self.notice.pick or self.notice.push
+        return about.branch.repository if about else None
+
 
 def inbox_rows(*, engineer: Engineer, limit: int = INBOX_SIZE) -> list[InboxRow]:
     """The engineer's latest notices, newest first, each with the answers it still takes."""
