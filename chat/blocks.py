@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from common import times
 from pushes.choices import NotificationKind, PickState
 from pushes.models import Notification, Pick, Push
 from pushes.moves import CONFIRM, DECLINE
@@ -138,8 +139,7 @@ def revision_story(story: list[str], *, path: str) -> list[dict]:
 
 
 def when(push: Push) -> str:
-    local = push.scheduled_at.astimezone(push.branch.repository.tz)
-    return f"{local:%a %d %b %H:%M %Z}"
+    return times.when(push.scheduled_at, push.branch.repository)
 
 
 def plural(count: int, noun: str) -> str:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import reverse
-from django.utils import timezone
 
 from chat import blocks
 from common.errors import DomainError, NotFound
+from common.times import when
 from karma.models import MAX_STARS
 from karma.selectors import karma_history, karma_may_request
 from pushes import selectors, services
@@ -407,8 +407,10 @@ def karma(rest: str, engineer: Engineer | None) -> Reply:
     if not gate.allowed:
         lead += " Picks are refused at this level: talk to release engineering."
     history = karma_history(user_id=target.user_id, limit=5)
+    zones = selectors.pick_time_zones(pick_ids=[e.pick_id for e in history])
     lines = [
-        f"{e.delta:+d} on {timezone.localtime(e.at):%d %b %Y} by {e.actor or 'the bot'}: {e.reason}"
+        f"{e.delta:+d} on {when(e.at, zones.get(e.pick_id), year=True)} by {e.actor or 'the bot'}: "
+        f"{e.reason}"
         for e in history
     ]
     note = "" if history else "No changes yet: everyone starts with five stars."

@@ -1,4 +1,4 @@
-"""Small display helpers shared by every page: state badges, short shas, risk badges."""
+"""Small display helpers shared by every page: state badges, short shas, risk badges, times."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django import template
 from django.utils.html import format_html
+
+from common import times
 
 register = template.Library()
 
@@ -83,3 +85,38 @@ def risk_badge(risk) -> str:
         risk.level,
         label,
     )
+
+
+# Times: `{{ push.scheduled_at|when:repository }}`, the argument a Repository (or anything with
+# a `time_zone`) or a zone name; none, or an empty one, is settings.TIME_ZONE (a time that
+# belongs to no repository). Formats and the rule are in common/times.py.
+
+
+@register.filter
+def when(at, place: times.Place = None) -> str:
+    """Fri 04 Dec 13:50 PST"""
+    return times.when(at or None, place)
+
+
+@register.filter
+def when_year(at, place: times.Place = None) -> str:
+    """Fri 04 Dec 2015 13:50 PST"""
+    return times.when(at or None, place, year=True)
+
+
+@register.filter
+def when_seconds(at, place: times.Place = None) -> str:
+    """Fri 04 Dec 13:50:07 PST"""
+    return times.when(at or None, place, seconds=True)
+
+
+@register.filter
+def when_short(at, place: times.Place = None) -> str:
+    """Fri 13:50 PST"""
+    return times.when_short(at or None, place)
+
+
+@register.filter
+def day(at, place: times.Place = None) -> str:
+    """04 Dec 2015, the date in the place's zone"""
+    return times.day(at or None, place)

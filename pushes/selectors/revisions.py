@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from common.errors import DomainError, NotFound
+from common.times import when
 from pushes.choices import PICK_ACTIVE_STATES, BranchState, PickState, PushKind, PushState
 from pushes.models import Pick, Push, ReleaseBranch, Revision
 
@@ -40,13 +41,12 @@ class RevisionStatus:
         lines = [
             f"{c.short_sha} {c.title}",
             f"by {c.author_name}, on {c.repository.trunk_branch} of {c.repository.name} since "
-            f"{c.committed_at.astimezone(tz):%a %d %b %Y %H:%M %Z}.",
+            f"{when(c.committed_at, tz, year=True)}.",
         ]
         if self.cut_into:
             shipped = "; not shipped yet (the weekly ship is still to come)"
             if self.cut_shipped_at:
-                when = self.cut_shipped_at.astimezone(tz)
-                shipped = f"; shipped with the weekly push {when:%a %d %b %H:%M}"
+                shipped = f"; shipped with the weekly push {when(self.cut_shipped_at, tz)}"
             lines.append(f"In {self.cut_into.name} by the cut{shipped}.")
         elif not self.picks:
             lines.append("Not in any release branch yet: it rides the next weekly cut.")
@@ -55,7 +55,7 @@ class RevisionStatus:
             state = pick.get_state_display().lower()
             line = f"Pick #{pick.pk} to {pick.branch.name} by {pick.requestor}: {state}{where}"
             if pick.shipped_at:
-                line += f", shipped {pick.shipped_at.astimezone(tz):%a %d %b %H:%M}"
+                line += f", shipped {when(pick.shipped_at, tz)}"
             lines.append(line + ".")
         return lines
 

@@ -4,6 +4,7 @@ pick, an engineer's waiting picks and inbox. What pages, the API and the bot sho
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
@@ -225,6 +226,16 @@ def pick_by_id(*, pick_id: int) -> Pick | None:
     return _picks_for_people().filter(pk=pick_id).first()
 
 
+def pick_time_zones(*, pick_ids: Iterable[int | None]) -> dict[int | None, str]:
+    """Each pick's repository zone, by pick id, in one query: a karma change made about a pick
+    is shown in that zone (karma keeps only the id). Ids of no pick are left out."""
+    ids = {pick_id for pick_id in pick_ids if pick_id is not None}
+    if not ids:
+        return {}
+    rows = Pick.objects.filter(pk__in=ids).values_list("pk", "branch__repository__time_zone")
+    return dict(rows)
+
+
 def picks_by_revision(
     *, prefix: str, engineer: Engineer, states: tuple[str, ...] | frozenset[str], limit: int = 10
 ) -> list[Pick]:
@@ -259,6 +270,13 @@ class InboxRow:
     @property
     def waiting(self) -> bool:
         return bool(self.answers)
+
+    @property
+    def repository(self) -> Repository | None:
+        """Whose zone the notice's time is shown in: its pick's or push's repository; none
+        (the site's zone) for a notice about neither."""
+        about = self.notice.pick or self.notice.push
+        return about.branch.repository if about else None
 
 
 def inbox_rows(*, engineer: Engineer, limit: int = INBOX_SIZE) -> list[InboxRow]:

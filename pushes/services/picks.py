@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common import times
 from common.errors import DomainError
 from common.queue import enqueue
 from karma.selectors import karma_may_request
@@ -137,7 +138,7 @@ def branch_for_pick(*, repository: Repository, name: str | None = None) -> Relea
         if branch is None:
             raise PickRefused(
                 f"{repository.name} has no open release branch yet: the next cut is "
-                f"{cadence.next_cut_slot(repository, timezone.now()):%a %d %b %H:%M %Z}.",
+                f"{times.when(cadence.next_cut_slot(repository, timezone.now()), repository)}.",
                 code="no-branch",
             )
     refusal = branch_refusal(branch=branch, now=timezone.now())
@@ -155,10 +156,9 @@ def branch_refusal(*, branch: ReleaseBranch, now: dt.datetime) -> str:
         repository=repository, starts_at__lte=now, ends_at__gt=now
     ).first()
     if freeze:
-        until = freeze.ends_at.astimezone(repository.tz)
+        until = times.when(freeze.ends_at, repository)
         return (
-            f"{repository.name} is frozen until {until:%a %d %b %H:%M %Z} ({freeze.reason}): "
-            "no picks and no pushes."
+            f"{repository.name} is frozen until {until} ({freeze.reason}): no picks and no pushes."
         )
     if repository.friday_policy == FridayPolicy.NO_PUSH and cadence.is_friday(repository, now):
         return f"{repository.name} does not push on Fridays: request your pick on Monday."

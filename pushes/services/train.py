@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from common import times
 from pushes import cadence
 from pushes.choices import (
     PICK_UNCONFIRMED_STATES,
@@ -40,8 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def _when(push: Push) -> str:
-    local = push.scheduled_at.astimezone(push.branch.repository.tz)
-    return f"{local:%a %d %b %H:%M %Z}"
+    return times.when(push.scheduled_at, push.branch.repository)
 
 
 def what_next(*, branch: ReleaseBranch, after: dt.datetime) -> tuple[Push | None, str]:

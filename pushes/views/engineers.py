@@ -18,6 +18,7 @@ from karma.models import MAX_STARS
 from karma.selectors import karma_history, karma_may_request
 from pushes.models import Engineer
 from pushes.moves import MOVES, Channel, Target, move_refusal, moves_offered
+from pushes.selectors import pick_time_zones
 from pushes.selectors.risk_dashboard import Requestor, engineer_risk_rows
 from pushes.views.base import refused, signed_in_engineer
 
@@ -31,12 +32,15 @@ def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
     person = _person(username)
     gate = karma_may_request(user_id=person.user_id)
     offered = moves_offered(person, signed_in_engineer(request), Channel.PAGE, Target.ENGINEER)
+    history = karma_history(user_id=person.user_id)
+    zones = pick_time_zones(pick_ids=[e.pick_id for e in history])
     context = {
         "engineer": person,
         "stars": gate.stars,
         "max_stars": MAX_STARS,
         "gate": gate,
-        "karma_events": karma_history(user_id=person.user_id),
+        # Each change with the zone it is shown in: its pick's repository's, or the site's.
+        "karma_events": [(e, zones.get(e.pick_id)) for e in history],
         "rows": engineer_risk_rows(engineer=person),
         "may_change_karma": bool(offered),
         "restore_choices": range(1, MAX_STARS + 1),

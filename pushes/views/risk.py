@@ -23,7 +23,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
@@ -31,6 +30,7 @@ from django_htmx.middleware import HtmxDetails
 
 from common.errors import DomainError
 from common.templatetags.releasebot import state_badge
+from common.times import when
 from karma.models import MAX_STARS
 from karma.services import karma_change
 from karma.templatetags.karma import stars
@@ -267,10 +267,8 @@ class RowHtml:
         else:
             comments = str(p.review_comments)
         if p.confirmed_at:
-            at = timezone.localtime(p.confirmed_at)
-            confirmed = (
-                f'<span class="ok-text" title="{at:%a %d %b, %H:%M}">&#10003; {at:%H:%M}</span>'
-            )
+            at = when(p.confirmed_at, p.branch.repository)
+            confirmed = f'<span class="ok-text nowrap">&#10003; {at}</span>'
         elif state == "awaiting-confirmation":
             confirmed = '<span class="warn-text">waiting</span>'
         else:

@@ -188,7 +188,7 @@ def test_a_pick_asked_for_in_slack_is_confirmed_by_button_ships_and_status_says_
             f"{short} Fix module 1\n"
             "by Alice Liddell, on main of Shop since Mon 26 Oct 2026 05:33 PDT.\n"
             f"Pick #{pick.pk} to release/2026-11-22 by alice: shipped in push 2026-11-24.1, "
-            "shipped Tue 24 Nov 11:00.",
+            "shipped Tue 24 Nov 11:00 PST.",
         )
     ]
     assert calls[0].block_text.startswith(f"*`{short}` Fix module 1*\n")

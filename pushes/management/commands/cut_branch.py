@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common import times
 from pushes import services
 from pushes.models import Repository
 
@@ -33,5 +34,5 @@ class Command(BaseCommand):
         for branch in branches:
             self.stdout.write(
                 f"{branch.repository.slug}: {branch.name} at {branch.base_sha[:10]} "
-                f"(cut {branch.cut_at:%Y-%m-%d %H:%M %Z})"
+                f"(cut {times.when(branch.cut_at, branch.repository, year=True)})"
             )
