@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from common import times
 from common.errors import Conflict, NotFound
 from common.queue import enqueue
 from pushes import moves
@@ -45,13 +46,12 @@ class EarlyRun:
         def names(picks: list[Pick]) -> str:
             return ", ".join(f"{p.requestor} (#{p.pk})" for p in picks) or "nobody"
 
+        due = times.when(self.push.scheduled_at, self.push.branch.repository)
         return (
-            f"Push {self.push.label} of {self.push.branch.name} is due at "
-            f"{self.push.scheduled_at.astimezone(self.push.branch.repository.tz):%a %d %b %H:%M %Z}"
-            f". Run now, it carries the {len(self.confirmed)} confirmed pick(s) only. Not asked "
-            f"to confirm yet: {names(self.not_asked)}. Asked, not confirmed yet: "
-            f"{names(self.not_confirmed)}. They keep their approval and wait for {self.then}, "
-            "nothing counted against them."
+            f"Push {self.push.label} of {self.push.branch.name} is due at {due}. Run now, it "
+            f"carries the {len(self.confirmed)} confirmed pick(s) only. Not asked to confirm yet: "
+            f"{names(self.not_asked)}. Asked, not confirmed yet: {names(self.not_confirmed)}. "
+            f"They keep their approval and wait for {self.then}, nothing counted against them."
         )
 
     @property

@@ -51,10 +51,10 @@ def what_next(*, branch: ReleaseBranch, after: dt.datetime) -> tuple[Push | None
     if nxt is not None:
         return nxt, f"push {nxt.label} at {_when(nxt)}"
     repository = branch.repository
-    cut = cadence.next_cut_slot(repository, max(after, timezone.now())).astimezone(repository.tz)
+    cut = cadence.next_cut_slot(repository, max(after, timezone.now()))
     return None, (
-        f"the next weekly cut ({cut:%a %d %b %H:%M %Z}): no push of {branch.name} is left, and "
-        "the cut takes its revision from trunk"
+        f"the next weekly cut ({times.when(cut, repository)}): no push of {branch.name} is left, "
+        "and the cut takes its revision from trunk"
     )
 
 
