@@ -333,24 +333,7 @@ def mine(rest: str, engineer: Engineer) -> Reply:
 
 
 def _expected(pick: Pick, engineer: Engineer) -> str:
-    push = f"push {pick.push.label} at {blocks.when(pick.push)}" if pick.push else "a later push"
-    backup = f" (backup for {pick.requestor})" if pick.requestor_id != engineer.pk else ""
-    files = ", ".join(pick.conflict_files[:3]) or "some files"
-    expected: dict[str, str] = {
-        PickState.REQUESTED: "requested, waiting for release engineering to approve it",
-        PickState.APPROVED: f"approved for {push}; I will ask you to confirm before it",
-        PickState.AWAITING_CONFIRMATION: (
-            f"confirm you are online for {push}: `confirm {pick.pk}`, or it rolls to the next push"
-        ),
-        PickState.CONFIRMED: f"confirmed: be online for {push}",
-        PickState.DEFERRED: f"rolled to {push}; I will ask again before it",
-        PickState.PICKED: f"on {pick.branch.name}; it ships with {push}",
-        PickState.CONFLICT: (
-            f"did not apply ({files}): prepare a change for {pick.branch.name} and request that"
-        ),
-        PickState.TESTS_FAILED: "broke the tests and was taken back off: fix it and ask again",
-    }
-    return expected.get(pick.state, pick.get_state_display().lower()) + backup
+    return selectors.pick_next_step(pick, engineer, confirm_with=f"`confirm {pick.pk}`")
 
 
 def push(rest: str, engineer: Engineer | None) -> Reply:

@@ -22,6 +22,7 @@ class PushesConfig(AppConfig):
             models.ReleaseBranch,
             models.Push,
             models.Pick,
+            models.BranchCommit,
         )
         for model in shown:
             post_save.connect(status_changed, sender=model, dispatch_uid=f"status-{model.__name__}")

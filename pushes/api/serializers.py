@@ -17,6 +17,7 @@ from common.serializers import (
     EnumField,
 )
 from karma.selectors import karma_stars, karma_stars_many
+from pushes import selectors
 from pushes.choices import (
     BranchState,
     FridayPolicy,
@@ -203,6 +204,9 @@ class PickBriefSerializer(serializers.ModelSerializer):
     branch_name = serializers.CharField(source="branch.name", read_only=True)
     push_label = serializers.CharField(source="push.label", read_only=True, allow_null=True)
     requestor = serializers.CharField(source="requestor.username", read_only=True)
+    shipped_with_label = serializers.CharField(
+        source="shipped_with.label", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Pick
@@ -218,8 +222,17 @@ class PickBriefSerializer(serializers.ModelSerializer):
             "requestor",
             "confirmed_at",
             "shipped_at",
+            "shipped_with",
+            "shipped_with_label",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "push": {"help_text": "The push it was asked for and picked in."},
+            "shipped_with": {
+                "help_text": "The push whose pushed tag first carried it: not always `push` "
+                "(a failed push's picks ship with the next one)."
+            },
+        }
 
 
 class TestRunSerializer(serializers.ModelSerializer):
@@ -360,14 +373,20 @@ class PickEventSerializer(serializers.ModelSerializer):
 
 
 class PickDetailSerializer(PickSerializer):
-    """A pick with its whole history and the test runs made after it."""
+    """A pick with its whole history, the test runs made after it, the push that shipped it
+    and what happens to it next."""
 
     events = PickEventSerializer(many=True, read_only=True)
     test_runs = TestRunSerializer(many=True, read_only=True)
+    next_step = serializers.SerializerMethodField()
 
     class Meta(PickSerializer.Meta):
-        fields = [*PickSerializer.Meta.fields, "events", "test_runs"]
+        fields = [*PickSerializer.Meta.fields, "shipped_with", "next_step", "events", "test_runs"]
         read_only_fields = fields
+
+    def get_next_step(self, pick: Pick) -> str:
+        """What is expected of the requestor and what happens next, in a sentence."""
+        return selectors.pick_next_step(pick)
 
 
 class DryRunSerializer(serializers.Serializer):
@@ -412,8 +431,29 @@ class BranchBriefSerializer(serializers.Serializer):
     state = EnumField(BranchState)
 
 
+class BranchCommitSerializer(serializers.Serializer):
+    """A commit on origin's release branch that carries the revision."""
+
+    branch = serializers.CharField(source="branch.name")
+    sha = serializers.CharField()
+    how = serializers.CharField(
+        help_text="pick (by Releasebot), trailer (by hand with -x), patch-id (by hand, the "
+        "same change)"
+    )
+    shipped_with_label = serializers.CharField(source="shipped_with.label", allow_null=True)
+    shipped_at = serializers.DateTimeField(source="shipped_with.pushed_at", allow_null=True)
+
+
+class RevertSerializer(serializers.Serializer):
+    branch = serializers.CharField(source="branch.name")
+    sha = serializers.CharField()
+    title = serializers.CharField()
+    reverts = serializers.CharField(help_text="The commit it reverts.")
+
+
 class RevisionStatusSerializer(serializers.Serializer):
-    """Where a trunk revision is: the branch cut with it, its picks, when it shipped."""
+    """Where a trunk revision is: the branch cut with it, its picks, what origin's release
+    branches carry of it (whoever pushed it), when it shipped."""
 
     commit = CommitSerializer(source="revision")
     cut_into = BranchBriefSerializer(
@@ -426,6 +466,13 @@ class RevisionStatusSerializer(serializers.Serializer):
         allow_null=True, help_text="When it first shipped, by the cut or a pick."
     )
     picks = PickBriefSerializer(many=True)
+    on_branches = BranchCommitSerializer(
+        source="carried",
+        many=True,
+        help_text="Commits on origin's release branches that carry it: Releasebot's picks and "
+        "picks people pushed by hand.",
+    )
+    reverts = RevertSerializer(many=True, help_text="Commits on a release branch reverting it.")
     story = serializers.ListField(
         child=serializers.CharField(), help_text="The status in plain sentences."
     )

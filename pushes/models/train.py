@@ -177,6 +177,8 @@ class BranchCommit(models.Model):
         help_text="The push whose pushed tag first carried it.",
     )
 
+    objects = StatusQuerySet.as_manager()
+
     class Meta:
         ordering = ["branch", "position"]
         constraints = [

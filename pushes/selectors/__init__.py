@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pushes.selectors.next_steps import next_cut_text, pick_next_step, what_next
 from pushes.selectors.revisions import (
     RevisionStatus,
     revision_held_by,
@@ -38,6 +39,9 @@ from pushes.selectors.train import (
 )
 
 __all__ = [
+    "next_cut_text",
+    "pick_next_step",
+    "what_next",
     "INBOX_SIZE",
     "InboxRow",
     "RevisionStatus",

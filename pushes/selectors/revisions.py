@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Min, Q
+from django.db.models.functions import Coalesce
 
 from common.errors import DomainError, NotFound
 from common.times import when
-from pushes.choices import PICK_ACTIVE_STATES, BranchState, PickState, PushKind, PushState
-from pushes.models import Pick, Push, ReleaseBranch, Revision
+from pushes.choices import PICK_ACTIVE_STATES, BranchState, PickState, PushState
+from pushes.models import BranchCommit, Pick, Push, ReleaseBranch, Revision
+from pushes.selectors.next_steps import pick_next_step
 
 _REVIEW_NUMBER = re.compile(r"^(?:D|#)?(\d{1,9})$", re.IGNORECASE)
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
@@ -19,16 +21,30 @@ _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 
 @dataclass(frozen=True)
 class RevisionStatus:
-    """The whole story of one trunk revision, from the index (no git)."""
+    """The whole story of one trunk revision, from the index (no git): the branch cut with it,
+    its picks, and what origin's release branches carry of it whoever put it there (picks
+    pushed by hand, with or without -x) and what reverted it there."""
 
     revision: Revision
     cut_into: ReleaseBranch | None  # the first release branch cut with it in
-    cut_shipped_at: dt.datetime | None  # when that branch's weekly ship went out
+    cut_shipped_at: dt.datetime | None  # when a pushed tag of that branch first carried it
     picks: list[Pick]
+    carried: list[BranchCommit] = field(default_factory=list)  # on origin's branches
+    reverts: list[BranchCommit] = field(default_factory=list)  # reverting one of those
+
+    @property
+    def by_hand(self) -> list[BranchCommit]:
+        """Commits people pushed to a release branch that carry this revision."""
+        return [c for c in self.carried if c.how != BranchCommit.How.PICK]
 
     @property
     def shipped_at(self) -> dt.datetime | None:
         times = [p.shipped_at for p in self.picks if p.shipped_at]
+        times += [
+            c.shipped_with.pushed_at
+            for c in self.carried
+            if c.shipped_with is not None and c.shipped_with.pushed_at is not None
+        ]
         if self.cut_shipped_at:
             times.append(self.cut_shipped_at)
         return min(times) if times else None
@@ -48,16 +64,37 @@ class RevisionStatus:
             if self.cut_shipped_at:
                 shipped = f"; shipped with the weekly push {when(self.cut_shipped_at, tz)}"
             lines.append(f"In {self.cut_into.name} by the cut{shipped}.")
-        elif not self.picks:
+        elif not self.picks and not self.by_hand:
             lines.append("Not in any release branch yet: it rides the next weekly cut.")
-        for pick in self.picks:
-            where = f" in push {pick.push.label}" if pick.push else ""
-            state = pick.get_state_display().lower()
-            line = f"Pick #{pick.pk} to {pick.branch.name} by {pick.requestor}: {state}{where}"
-            if pick.shipped_at:
-                line += f", shipped {when(pick.shipped_at, tz)}"
-            lines.append(line + ".")
+        lines += [self._pick_line(pick, tz) for pick in self.picks]
+        lines += [self._hand_line(commit, tz) for commit in self.by_hand]
+        for revert in self.reverts:
+            lines.append(
+                f"Reverted on {revert.branch.name} by {revert.short_sha} ({revert.title})."
+            )
         return lines
+
+    def _pick_line(self, pick: Pick, tz: dt.tzinfo) -> str:
+        where = f" in push {pick.push.label}" if pick.push else ""
+        state = pick.get_state_display().lower()
+        line = f"Pick #{pick.pk} to {pick.branch.name} by {pick.requestor}: {state}{where}"
+        if pick.shipped_at:
+            line += f", shipped {when(pick.shipped_at, tz)}"
+            if pick.shipped_with and pick.shipped_with_id != pick.push_id:
+                line += f" with push {pick.shipped_with.label}"
+        elif pick.state == PickState.PICKED:
+            line += f", not shipped yet: {pick_next_step(pick)}"
+        return line + "."
+
+    def _hand_line(self, commit: BranchCommit, tz: dt.tzinfo) -> str:
+        how = "with -x" if commit.how == BranchCommit.How.TRAILER else "the same change"
+        line = f"On {commit.branch.name} by hand as {commit.short_sha} ({how})"
+        shipped = commit.shipped_with
+        if shipped is not None and shipped.pushed_at is not None:
+            line += f", shipped with push {shipped.label} {when(shipped.pushed_at, tz)}"
+        else:
+            line += ", not shipped yet: the next push of the branch carries it"
+        return line + "."
 
 
 def revision_lookup(*, query: str) -> Revision:
@@ -115,18 +152,42 @@ def revision_status(*, query: str) -> RevisionStatus:
     )
     cut_shipped_at = None
     if cut_into:
-        cut_shipped_at = (
-            Push.objects.filter(branch=cut_into, kind=PushKind.WEEKLY, state=PushState.DONE)
-            .values_list("finished_at", flat=True)
-            .first()
+        # Any pushed tag of the branch carries what was cut into it (the weekly ship, most
+        # often; a daily push if the ship failed). Pushes from before tags were recorded as
+        # pushed count from their end.
+        shipped = Push.objects.filter(branch=cut_into).filter(
+            Q(pushed_at__isnull=False) | Q(state=PushState.DONE)
         )
+        cut_shipped_at = shipped.aggregate(first=Min(Coalesce("pushed_at", "finished_at")))["first"]
     picks = list(
         Pick.objects.filter(branch__repository_id=revision.repository_id, sha=revision.sha)
-        .select_related("branch", "push", "requestor__user")
+        .select_related("branch__repository", "push__branch__repository", "requestor__user")
+        .select_related("shipped_with")
         .order_by("created_at")
     )
+    carried = list(
+        BranchCommit.objects.filter(
+            branch__repository_id=revision.repository_id, revision=revision.sha
+        )
+        .select_related("branch", "shipped_with")
+        .order_by("branch__cut_at", "position")
+    )
+    undone = [c.sha for c in carried] + [p.result_sha for p in picks if p.result_sha]
+    reverts = list(
+        BranchCommit.objects.filter(
+            branch__repository_id=revision.repository_id,
+            reverts__in=[*undone, revision.sha],
+        )
+        .select_related("branch")
+        .order_by("branch__cut_at", "position")
+    )
     return RevisionStatus(
-        revision=revision, cut_into=cut_into, cut_shipped_at=cut_shipped_at, picks=picks
+        revision=revision,
+        cut_into=cut_into,
+        cut_shipped_at=cut_shipped_at,
+        picks=picks,
+        carried=carried,
+        reverts=reverts,
     )
 
 

@@ -21,8 +21,8 @@ from common.queue import enqueue
 from pushes import moves
 from pushes.choices import PUSH_UPCOMING_STATES, PickState, PushKind
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
+from pushes.selectors import what_next
 from pushes.services.push_run import push_retry_prepare
-from pushes.services.train import what_next
 
 
 class PushEarly(Conflict):

@@ -30,9 +30,8 @@ from pushes.models import (
     Pick,
     PickEvent,
     Push,
-    ReleaseBranch,
 )
-from pushes.selectors import push_next
+from pushes.selectors import what_next
 from pushes.services.notifications import notify, notify_many
 from pushes.services.push_states import push_state_move
 from pushes.services.transitions import pick_transition
@@ -42,20 +41,6 @@ log = logging.getLogger(__name__)
 
 def _when(push: Push) -> str:
     return times.when(push.scheduled_at, push.branch.repository)
-
-
-def what_next(*, branch: ReleaseBranch, after: dt.datetime) -> tuple[Push | None, str]:
-    """Where a pick that leaves a push goes: the branch's next push, or (none left this week)
-    the next weekly cut, which takes its revision from trunk. With the words that say so."""
-    nxt = push_next(branch=branch, now=after)
-    if nxt is not None:
-        return nxt, f"push {nxt.label} at {_when(nxt)}"
-    repository = branch.repository
-    cut = cadence.next_cut_slot(repository, max(after, timezone.now()))
-    return None, (
-        f"the next weekly cut ({times.when(cut, repository)}): no push of {branch.name} is left, "
-        "and the cut takes its revision from trunk"
-    )
 
 
 def _confirmation_text(pick: Pick, push: Push, when: str) -> str:
