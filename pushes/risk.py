@@ -31,6 +31,28 @@ class Risk:
     def summary(self) -> str:
         return f"{self.level}: {', '.join(self.reasons)}" if self.reasons else self.level
 
+    def record(self, *, stars: int, at: dt.datetime) -> dict[str, object]:
+        """The risk as it stands now, to keep with a pick decided now (Pick.decided_risk)."""
+        return {
+            "level": self.level,
+            "reasons": list(self.reasons),
+            "size": self.size,
+            "churn": self.churn,
+            "flagged": self.flagged,
+            "stars": stars,
+            "at": at.isoformat(),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> Risk:
+        return cls(
+            level=str(record["level"]),
+            reasons=tuple(record.get("reasons") or ()),
+            size=int(record.get("size") or 0),
+            churn=record.get("churn"),
+            flagged=bool(record.get("flagged")),
+        )
+
 
 def churn_of(*, comments: int | None, rejections: int = 0, updates: int = 0) -> int | None:
     if comments is None:

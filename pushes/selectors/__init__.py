@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from pushes.selectors.next_steps import next_cut_text, pick_next_step, what_next
+from pushes.selectors.next_steps import next_cut_text, pick_next_step, push_next, what_next
 from pushes.selectors.revisions import (
     RevisionStatus,
     revision_held_by,
@@ -31,7 +31,6 @@ from pushes.selectors.train import (
     picks_by_revision,
     picks_mine,
     picks_of,
-    push_next,
     push_open_picks,
     push_page,
     push_upcoming,

@@ -14,7 +14,15 @@ from common.times import when
 from pushes import cadence
 from pushes.choices import PUSH_UPCOMING_STATES, PickState
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
-from pushes.selectors.train import push_next
+
+
+def push_next(*, branch: ReleaseBranch, now: dt.datetime) -> Push | None:
+    """The next push of a branch that a pick asked for now can still make."""
+    return (
+        Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES, scheduled_at__gt=now)
+        .order_by("scheduled_at")
+        .first()
+    )
 
 
 def what_next(*, branch: ReleaseBranch, after: dt.datetime) -> tuple[Push | None, str]:

@@ -266,11 +266,14 @@ def risk_rows(
         before = rejected.get((pick.branch.repository_id, pick.sha), 0)
         before -= pick.state == PickState.REJECTED
         user_stars = stars[pick.requestor.user_id]
+        decided = getattr(pick, "decided_risk", None)  # a Pick has it; a dashboard line not
         rows.append(
             RiskRow(
                 pick=pick,
                 stars=user_stars,
-                risk=pick_risk(pick, stars=user_stars, rejections=before),  # type: ignore[arg-type]
+                risk=Risk.from_record(decided)
+                if decided
+                else pick_risk(pick, stars=user_stars, rejections=before),  # type: ignore[arg-type]
                 age=now - pick.created_at,
                 rejections=before,
             )

@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from karma.selectors import karma_stars, karma_stars_many
+from pushes import cadence
 from pushes.choices import (
     PICK_NEEDS_REQUESTOR_STATES,
     PICK_OPEN_STATES,
@@ -18,11 +20,11 @@ from pushes.choices import (
     BranchState,
     NotificationKind,
     PickState,
-    PushState,
 )
 from pushes.models import Engineer, Notification, Pick, Push, ReleaseBranch, Repository
 from pushes.moves import CONFIRM, DECLINE, Channel, Move, moves_offered
-from pushes.risk import pick_risk
+from pushes.risk import Risk, pick_risk
+from pushes.selectors.next_steps import pick_next_step
 
 
 def engineer_by_username(*, username: str, exact: bool = True) -> Engineer | None:
@@ -49,13 +51,15 @@ def branch_current(*, repository: Repository) -> ReleaseBranch | None:
 class TrainSummary:
     repository: Repository
     branch: ReleaseBranch | None
-    next_push: Push | None
+    next_push: Push | None  # the next push that has not started, whenever it is due
     open_picks: int
-    recent_pushes: list[Push]
+    recent_pushes: list[Push]  # due or run already (a push run before its slot included)
+    next_cut: dt.datetime  # the next weekly cut: what comes when no push is left
 
 
 def train_overview() -> list[TrainSummary]:
-    """Each active repository's current branch, next push, open picks and last pushes."""
+    """Each active repository's current branch, next push (or next cut), open picks and last
+    pushes."""
     now = timezone.now()
     summaries = []
     for repository in Repository.objects.filter(is_active=True):
@@ -65,18 +69,18 @@ def train_overview() -> list[TrainSummary]:
         if branch:
             pushes = Push.objects.filter(branch__repository=repository)
             next_push = (
-                pushes.filter(state=PushState.SCHEDULED, scheduled_at__gte=now)
+                pushes.filter(branch=branch, state__in=PUSH_UPCOMING_STATES)
                 .select_related("branch")
                 .order_by("scheduled_at")
                 .first()
             )
             recent = list(
-                pushes.filter(scheduled_at__lte=now)
+                pushes.filter(Q(scheduled_at__lte=now) | Q(started_at__isnull=False))
                 .select_related("branch")
-                .annotate(
-                    shipped=Count("picks", filter=Q(picks__state="shipped")),
-                )
-                .order_by("-scheduled_at")[:8]
+                # What each push's pushed tag shipped, a failed push's picks included.
+                .annotate(shipped=Count("shipped_picks", distinct=True))
+                .annotate(when=Coalesce("started_at", "scheduled_at"))
+                .order_by("-when", "-pk")[:8]
             )
             open_picks = branch.picks.filter(state__in=PICK_OPEN_STATES).count()
         summaries.append(
@@ -86,6 +90,7 @@ def train_overview() -> list[TrainSummary]:
                 next_push=next_push,
                 open_picks=open_picks,
                 recent_pushes=recent or [],
+                next_cut=cadence.next_cut_slot(repository, now),
             )
         )
     return summaries
@@ -115,13 +120,26 @@ def push_page(*, push: Push) -> dict[str, object]:
     for pick in picks:
         pick.stars = stars[pick.requestor.user_id]
     test_runs = list(push.test_runs.select_related("pick").order_by("started_at"))
+    shipped_too = list(
+        _picks_with_people().filter(shipped_with=push).exclude(push=push).order_by("pk")
+    )
     return {
         "push": push,
         "branch": push.branch,
         "repository": push.branch.repository,
         "picks": picks,
+        "shipped_too": shipped_too,
         "test_runs": test_runs,
+        "story": list(push.events.select_related("actor__user")),
     }
+
+
+def pick_risk_shown(pick: Pick, *, stars: int) -> Risk:
+    """The risk a pick is shown with: as it stood when release engineering decided on it, if
+    they have; as it stands now otherwise."""
+    if pick.decided_risk:
+        return Risk.from_record(pick.decided_risk)
+    return pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick))
 
 
 def pick_rejections(*, pick: Pick) -> int:
@@ -143,18 +161,10 @@ def pick_page(*, pick: Pick) -> dict[str, object]:
         "repository": pick.branch.repository,
         "events": events,
         "stars": stars,
-        "risk": pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick)),
+        "risk": pick_risk_shown(pick, stars=stars),
         "test_runs": list(pick.test_runs.order_by("started_at")),
+        "next_step": pick_next_step(pick) if pick.is_open else "",
     }
-
-
-def push_next(*, branch: ReleaseBranch, now: dt.datetime) -> Push | None:
-    """The next push of a branch that a pick asked for now can still make."""
-    return (
-        Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES, scheduled_at__gt=now)
-        .order_by("scheduled_at")
-        .first()
-    )
 
 
 def push_upcoming(*, branch: ReleaseBranch) -> Push | None:

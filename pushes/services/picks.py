@@ -17,7 +17,7 @@ from django.utils import timezone
 from common import times
 from common.errors import DomainError
 from common.queue import enqueue
-from karma.selectors import karma_may_request
+from karma.selectors import karma_may_request, karma_stars
 from pushes import cadence, git, moves
 from pushes.choices import (
     PICK_ACTIVE_STATES,
@@ -38,7 +38,8 @@ from pushes.models import (
     Repository,
     Revision,
 )
-from pushes.selectors import branch_current, push_next
+from pushes.risk import pick_risk
+from pushes.selectors import branch_current, pick_rejections, push_next
 from pushes.services.notifications import karma_suggest, notifications_answer, notify
 from pushes.services.repositories import clone_path, scratch_dir, trunk_sync
 from pushes.services.train import pick_ask_confirmation, pick_roll
@@ -324,6 +325,15 @@ def _refuse_if_requested(branch: ReleaseBranch, sha: str) -> None:
 # --- moves --------------------------------------------------------------------------------
 
 
+def _keep_risk(pick: Pick) -> None:
+    """Keep the pick's risk as it stands at a release engineer's decision: from then on the
+    pick is shown with it, however the requestor's stars or the push change later."""
+    stars = karma_stars(user_id=pick.requestor.user_id)
+    risk = pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick))
+    pick.decided_risk = risk.record(stars=stars, at=timezone.now())
+    Pick.objects.filter(pk=pick.pk).update(decided_risk=pick.decided_risk)
+
+
 def _reason_given(move: moves.Move, reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -339,6 +349,7 @@ def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
         if pick.push is None or pick.push.state not in PUSH_UPCOMING_STATES:
             pick.push = push_next(branch=pick.branch, now=timezone.now())
             pick.save(update_fields=["push", "updated_at"])
+        _keep_risk(pick)
         when = f" for push {pick.push.label}" if pick.push else ""
         notify(
             engineer=pick.requestor,
@@ -357,6 +368,7 @@ def pick_reject(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
         pick_for_move(moves.REJECT, pick_id=pick_id, actor=actor)
         reason = _reason_given(moves.REJECT, reason)
         pick = pick_transition(pick_id=pick_id, to=PickState.REJECTED, actor=actor, reason=reason)
+        _keep_risk(pick)
         notify(
             engineer=pick.requestor,
             kind=NotificationKind.REJECTED,
@@ -378,6 +390,7 @@ def pick_defer(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
             reason=reason,
             push=push_next(branch=current.branch, now=after),
         )
+        _keep_risk(pick)
         where = f"push {pick.push.label}" if pick.push else "a later push"
         notify(
             engineer=pick.requestor,
