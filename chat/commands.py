@@ -273,8 +273,13 @@ def _confirmed(done: Pick, engineer: Engineer, move: Move) -> Reply:
 def _declined(done: Pick, engineer: Engineer, move: Move) -> Reply:
     if done.state == PickState.EXPIRED:
         return said(f"Pick #{done.pk} expired: it has no push left to roll to. Request it again.")
-    where = f"push {done.push.label} at {blocks.when(done.push)}" if done.push else "a later push"
-    return said(f"↪ Not this time: pick #{done.pk} rolls to {where}.")
+    if done.push is None:
+        then = selectors.next_cut_text(branch=done.branch)
+        return said(f"↪ Not this time: pick #{done.pk} waits for {then}.")
+    return said(
+        f"↪ Not this time: pick #{done.pk} rolls to push {done.push.label} at "
+        f"{blocks.when(done.push)}."
+    )
 
 
 _MOVE_REPLIES = {"confirm": _confirmed, "decline": _declined}

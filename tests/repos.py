@@ -178,6 +178,38 @@ class RemoteRepo:
         merge = self._stream(files, title, author, mark=2, merge=":1")
         return self._import(side + merge, 2)
 
+    def by_hand(
+        self, branch: str, work: Path, *commands: tuple[str, ...], person: str = "rel"
+    ) -> str:
+        """What a person does on a release branch outside Releasebot: clone the remote into
+        ``work``, run each git command there (a cherry-pick, a revert, a commit), push the
+        branch back. Returns the branch's new head on the remote."""
+        if not work.exists():
+            git(work.parent, "clone", "--quiet", "--branch", branch, str(self.bare), work.name)
+        else:
+            git(work, "fetch", "--quiet", "origin")
+            git(work, "checkout", "--quiet", "-B", branch, f"origin/{branch}")
+        self._now += 60
+        env = identity_env(person, self._now)
+        for command in commands:
+            git(work, *command, env=env)
+        git(work, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", env=env)
+        return self.head(f"refs/heads/{branch}") or ""
+
+    def hand_pick(self, branch: str, work: Path, sha: str, *, x: bool = True) -> str:
+        """A hotfix pushed by hand: ``git cherry-pick [-x] sha`` onto ``branch`` and push."""
+        return self.by_hand(branch, work, ("cherry-pick", *(["-x"] if x else []), sha))
+
+    def hand_commit(self, branch: str, work: Path, name: str, content: str, title: str) -> str:
+        """A change made on the release branch itself and pushed by hand."""
+        path = work / name if work.exists() else None
+        if path is None:
+            self.by_hand(branch, work)  # clone it first
+            path = work / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        return self.by_hand(branch, work, ("add", name), ("commit", "--quiet", "-m", title))
+
     def head(self, ref: str = TRUNK) -> str | None:
         """Where the remote's ``ref`` points, or None."""
         try:

@@ -92,11 +92,12 @@ def branch_log(path: Path, base: str, head: str) -> list[BranchCommitInfo]:
 
 
 def patch_ids(path: Path, shas: Sequence[str]) -> dict[str, str]:
-    """Each commit's stable patch-id (an empty change has none), in one ``git patch-id``."""
+    """Each commit's stable patch-id (an empty change has none), in one ``git log --no-walk``
+    piped to one ``git patch-id``."""
     if not shas:
         return {}
     with _open(path) as git:
-        found = _patch_ids(git, [f"{_sha(sha)}^!" for sha in shas])
+        found = _patch_ids(git, [_sha(sha) for sha in shas], walk=False)
     return {commit: patch_id for patch_id, commit in found}
 
 

@@ -159,9 +159,12 @@ def commits_touching(path: Path, since: str, until: str, files: Iterable[str]) -
         return _exec(git, [*args, span, "--", *paths]).text.split()
 
 
-def _patch_ids(git: Git, revs: Sequence[str]) -> list[tuple[str, str]]:
-    """(patch-id, commit) for the commits ``revs`` name: ``git log -p | git patch-id``."""
+def _patch_ids(git: Git, revs: Sequence[str], *, walk: bool = True) -> list[tuple[str, str]]:
+    """(patch-id, commit) for the commits ``revs`` name: ``git log -p | git patch-id``; with
+    ``walk=False`` just the commits named (``--no-walk``), not what they reach."""
     log_args = ["log", "-p", "--format=commit %H", "--diff-merges=first-parent", "--no-color"]
+    if not walk:
+        log_args.append("--no-walk=unsorted")
     log = _stream(git, [*log_args, "--no-ext-diff", "--end-of-options", *revs])
     with tempfile.TemporaryFile() as patches:
         for chunk in log:

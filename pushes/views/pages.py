@@ -188,8 +188,11 @@ def pick_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpRes
 
 
 def _state(pick: Pick) -> str:
-    where = f" (push {pick.push.label})" if pick.push else ""
-    return f"{pick.get_state_display().lower()}{where}"
+    if pick.push:
+        return f"{pick.get_state_display().lower()} (push {pick.push.label})"
+    if pick.is_open:  # no push to wait for: say what happens instead
+        return selectors.pick_next_step(pick)
+    return pick.get_state_display().lower()
 
 
 @engineer_required

@@ -1,0 +1,182 @@
+"""Origin is the truth: what people push to a release branch by hand, a failed push's picks, a
+branch that moves under a push, and commits that reached trunk inside a merge.
+
+Each test failed on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.commands import answer
+from pushes import services
+from pushes.choices import PickState, PushState
+from pushes.models import BranchCommit, Pick, Push, Revision
+from tests.api import assert_error, client_for
+from tests.repos import git
+
+
+def _pushes(branch) -> list[Push]:
+    return list(branch.pushes.order_by("scheduled_at"))
+
+
+def _confirmed(alice, sha: str, push: Push) -> Pick:
+    pick = services.pick_request(requestor=alice, revision=sha, reason="Checkout crashes").pick
+    Pick.objects.filter(pk=pick.pk).update(state=PickState.CONFIRMED, push=push)
+    pick.refresh_from_db()
+    return pick
+
+
+def _status(alice, sha: str) -> dict:
+    response = client_for(alice).get(f"/api/revisions/{sha}/")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _in_tag(remote, tag: str, sha: str) -> bool:
+    return sha in git(remote.bare, "rev-list", f"refs/tags/{tag}").split()
+
+
+@pytest.fixture
+def origin_refuses(remote):
+    """`with origin_refuses():` origin answers fetches but refuses every push inside the block
+    (its pre-receive hook says no), so a push fails at the push to origin."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def refusing():
+        hook = remote.bare / "hooks" / "pre-receive"
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text("#!/bin/sh\necho 'origin is read-only for maintenance' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        try:
+            yield
+        finally:
+            hook.unlink()
+
+    return refusing
+
+
+# --- 4. A failed push's picks ship with the next push, and every channel says so -------------
+
+
+def test_a_failed_push_picks_ship_with_the_next_push_and_status_says_so(
+    alice, remote, repository, branch, landed, origin_refuses
+):
+    first, second = _pushes(branch)[:2]
+    late = _confirmed(alice, landed["fix"], first)
+    with origin_refuses():
+        assert services.push_run(push_id=first.pk).state == PushState.FAILED
+    late.refresh_from_db()
+    assert late.state == PickState.PICKED
+    mine = answer("mine", engineer=alice).text
+    assert f"push {first.label} did not get it out" in mine
+    assert f"it ships with push {second.label}" in mine
+
+    _confirmed(alice, landed["feature"], second)
+    done = services.push_run(push_id=second.pk)
+    assert done.state == PushState.DONE
+    late.refresh_from_db()
+    assert (late.state, late.shipped_with_id) == (PickState.SHIPPED, second.pk)
+    assert _in_tag(remote, done.tag, late.result_sha)
+    status = _status(alice, landed["fix"])
+    assert status["picks"][0]["shipped_with_label"] == second.label
+    assert f"with push {second.label}" in " ".join(status["story"])
+    assert "not yet" not in " ".join(status["story"])
+
+
+# --- 8. Commits pushed to the release branch by hand ---------------------------------------
+
+
+def test_a_hand_pick_with_x_is_seen_by_status_and_the_request_check(
+    alice, remote, repository, branch, landed, tmp_path
+):
+    remote.hand_pick(branch.name, tmp_path / "work", landed["fix"], x=True)
+    services.trunk_sync(repository=repository)
+
+    status = _status(alice, landed["fix"])
+    assert [(c["branch"], c["how"]) for c in status["on_branches"]] == [(branch.name, "trailer")]
+    assert f"On {branch.name} by hand as" in " ".join(status["story"])
+    refused = assert_error(
+        client_for(alice).post("/api/picks/", {"revision": landed["fix"], "reason": "Crash"}),
+        400,
+        "already-in-branch",
+    )
+    assert "pushed to the branch by hand" in refused["message"]
+
+
+def test_a_hand_pick_without_x_is_recognised_by_its_change(
+    alice, remote, repository, branch, landed, tmp_path
+):
+    remote.hand_pick(branch.name, tmp_path / "work", landed["feature"], x=False)
+    services.trunk_sync(repository=repository)
+    status = _status(alice, landed["feature"])
+    assert [c["how"] for c in status["on_branches"]] == ["patch-id"]
+    assert BranchCommit.objects.get(revision=landed["feature"]).how == "patch-id"
+
+
+def test_a_push_after_a_hotfix_by_hand_builds_on_it_instead_of_failing(
+    alice, remote, repository, branch, landed, tmp_path
+):
+    push = _pushes(branch)[0]
+    hotfix = remote.hand_commit(
+        branch.name, tmp_path / "work", "src/hotfix.py", "HOT = 1\n", "Hotfix by hand"
+    )
+    pick = _confirmed(alice, landed["fix"], push)
+    done = services.push_run(push_id=push.pk)
+    assert (done.state, done.error) == (PushState.DONE, "")
+    branch_log = remote.log(f"refs/heads/{branch.name}")
+    assert hotfix in branch_log and done.head_sha == branch_log[0]
+    pick.refresh_from_db()
+    assert pick.state == PickState.SHIPPED and _in_tag(remote, done.tag, pick.result_sha)
+    hand = BranchCommit.objects.get(sha=hotfix)
+    assert (hand.how, hand.shipped_with_id) == ("other", push.pk)
+
+
+def test_unpushed_picks_of_a_failed_push_are_rebuilt_on_a_branch_moved_by_hand(
+    alice, bob, remote, repository, branch, landed, tmp_path, origin_refuses
+):
+    first, second = _pushes(branch)[:2]
+    late = _confirmed(alice, landed["fix"], first)
+    with origin_refuses():
+        services.push_run(push_id=first.pk)
+    late.refresh_from_db()
+    local = late.result_sha
+    hotfix = remote.hand_commit(
+        branch.name, tmp_path / "work", "src/hotfix.py", "HOT = 1\n", "Hotfix by hand"
+    )
+    _confirmed(bob, landed["feature"], second)
+    done = services.push_run(push_id=second.pk)
+    assert (done.state, done.error) == (PushState.DONE, "")
+    late.refresh_from_db()
+    assert late.state == PickState.SHIPPED and late.result_sha != local
+    assert late.events.filter(reason__startswith="Applied again as").exists()
+    pushed = remote.log(f"refs/heads/{branch.name}")
+    assert hotfix in pushed and late.result_sha in pushed and local not in pushed
+
+
+def test_a_revert_by_hand_shows_in_status(alice, remote, repository, branch, landed, tmp_path):
+    push = _pushes(branch)[0]
+    pick = _confirmed(alice, landed["fix"], push)
+    services.push_run(push_id=push.pk)
+    pick.refresh_from_db()
+    remote.by_hand(branch.name, tmp_path / "work", ("revert", "--no-edit", pick.result_sha))
+    services.trunk_sync(repository=repository)
+    status = _status(alice, landed["fix"])
+    assert [r["reverts"] for r in status["reverts"]] == [pick.result_sha]
+    assert f"Reverted on {branch.name}" in " ".join(status["story"])
+
+
+def test_a_commit_that_reached_trunk_inside_a_merge_has_a_status_and_can_be_picked(
+    alice, remote, repository, branch
+):
+    merge = remote.merge({"src/merged.py": "M = 1\n"}, "Merge the feature")
+    side = git(remote.bare, "rev-parse", f"{merge}^2").strip()
+    services.trunk_sync(repository=repository)
+    indexed = Revision.objects.get(sha=side)
+    assert indexed.merged_by == merge
+    assert indexed.position == Revision.objects.get(sha=merge).position
+    status = _status(alice, side)
+    assert status["commit"]["sha"] == side
+    created = client_for(alice).post("/api/picks/", {"revision": side, "reason": "Needed"})
+    assert created.status_code == 201, created.content
