@@ -19,10 +19,10 @@ from common import times
 from common.errors import Conflict, NotFound
 from common.queue import enqueue
 from pushes import moves
-from pushes.choices import PUSH_UPCOMING_STATES, PickState, PushKind
+from pushes.choices import PUSH_RUNNING_STATES, PUSH_UPCOMING_STATES, PickState, PushKind
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
 from pushes.selectors import what_next
-from pushes.services.push_run import push_retry_prepare
+from pushes.services.push_run import PushBusy, push_retry_prepare
 
 
 class PushEarly(Conflict):
@@ -112,6 +112,7 @@ def push_request_run(*, push_id: int, actor: Engineer, early: bool = False) -> P
     slot it runs only when `early` says the caller knows what that means (`push_early_run`)."""
     with transaction.atomic():
         push = _for_move(moves.RUN, Push, push_id, actor, "There is no push #{}.")
+        _refuse_busy(push)
         _refuse_early(push, early)
         enqueue("pushes.tasks.push_run", push.pk)
     return push
@@ -125,9 +126,25 @@ def branch_push_now(*, branch_id: int, actor: Engineer, early: bool = False) -> 
         )
         push = push_start_now(branch=branch)
         push.branch = branch
+        _refuse_busy(push)
         _refuse_early(push, early)
         enqueue("pushes.tasks.push_run", push.pk)
     return push
+
+
+def _refuse_busy(push: Push) -> None:
+    """One push of a branch at a time: another one running makes this one wait, and says so."""
+    running = (
+        Push.objects.filter(branch_id=push.branch_id, state__in=PUSH_RUNNING_STATES)
+        .exclude(pk=push.pk)
+        .first()
+    )
+    if running is not None:
+        raise PushBusy(
+            f"Push {running.label} of {push.branch.name} is running "
+            f"({running.get_state_display().lower()}): one push of a branch at a time. Run this "
+            "one when it has finished."
+        )
 
 
 def _refuse_early(push: Push, early: bool) -> None:
@@ -143,6 +160,7 @@ def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
     where it failed (`push_retry_prepare`), the failure kept in its story."""
     with transaction.atomic():
         push = _for_move(moves.RETRY, Push, push_id, actor, "There is no push #{}.")
+        _refuse_busy(push)
         push_retry_prepare(push=push, actor=actor)
         enqueue("pushes.tasks.push_run", push.pk)
     return push
