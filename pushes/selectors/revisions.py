@@ -35,7 +35,17 @@ class RevisionStatus:
     @property
     def by_hand(self) -> list[BranchCommit]:
         """Commits people pushed to a release branch that carry this revision."""
-        return [c for c in self.carried if c.how != BranchCommit.How.PICK]
+        return [
+            c
+            for c in self.carried
+            if c.how != BranchCommit.How.PICK and c.revision == self.revision.sha
+        ]
+
+    @property
+    def with_merge(self) -> list[BranchCommit]:
+        """Commits on a branch that carry this revision's change as another revision's: the
+        merge that brought it, or the one commit a merge brought."""
+        return [c for c in self.carried if c.revision != self.revision.sha]
 
     @property
     def shipped_at(self) -> dt.datetime | None:
@@ -64,10 +74,19 @@ class RevisionStatus:
             if self.cut_shipped_at:
                 shipped = f"; shipped with the weekly push {when(self.cut_shipped_at, tz)}"
             lines.append(f"In {self.cut_into.name} by the cut{shipped}.")
-        elif not self.picks and not self.by_hand:
+        elif not self.picks and not self.carried:
             lines.append("Not in any release branch yet: it rides the next weekly cut.")
         lines += [self._pick_line(pick, tz) for pick in self.picks]
         lines += [self._hand_line(commit, tz) for commit in self.by_hand]
+        for commit in self.with_merge:
+            line = (
+                f"On {commit.branch.name} with {commit.revision[:10]}, which carries the same "
+                f"change, as {commit.short_sha}"
+            )
+            carrier = commit.shipped_with
+            if carrier is not None and carrier.pushed_at is not None:
+                line += f", shipped with push {carrier.label} {when(carrier.pushed_at, tz)}"
+            lines.append(line + ".")
         for revert in self.reverts:
             lines.append(
                 f"Reverted on {revert.branch.name} by {revert.short_sha} ({revert.title})."
@@ -167,7 +186,8 @@ def revision_status(*, query: str) -> RevisionStatus:
     )
     carried = list(
         BranchCommit.objects.filter(
-            branch__repository_id=revision.repository_id, revision=revision.sha
+            branch__repository_id=revision.repository_id,
+            revision__in=_same_change(revision),
         )
         .select_related("branch", "shipped_with")
         .order_by("branch__cut_at", "position")
@@ -189,6 +209,24 @@ def revision_status(*, query: str) -> RevisionStatus:
         carried=carried,
         reverts=reverts,
     )
+
+
+def _same_change(revision: Revision) -> list[str]:
+    """The revisions whose commit on a branch carries this one's change: itself; the merge that
+    brought it to trunk (picking a merge picks what it brought); and, for a merge that brought
+    one commit, that commit (its change is the merge's)."""
+    shas = [revision.sha]
+    if revision.merged_by:
+        shas.append(revision.merged_by)
+    else:
+        sides = list(
+            Revision.objects.filter(
+                repository_id=revision.repository_id, merged_by=revision.sha
+            ).values_list("sha", flat=True)[:2]
+        )
+        if len(sides) == 1:
+            shas += sides
+    return shas
 
 
 def revision_pickable(status: RevisionStatus) -> bool:

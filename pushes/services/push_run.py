@@ -42,7 +42,11 @@ from pushes.choices import (
 from pushes.locks import LockTimeout, repository_lock
 from pushes.models import Engineer, Pick, Push, PushEvent
 from pushes.risk import LOW, pick_risk
-from pushes.services.branch_index import branch_index, branch_reconcile
+from pushes.services.branch_index import (
+    branch_commits_shipped,
+    branch_index,
+    branch_reconcile,
+)
 from pushes.services.deploy import deploy_hook_call
 from pushes.services.notifications import announce, notify
 from pushes.services.push_merge import merge_careful_each, merge_fresh, resuming, tests_run
@@ -283,6 +287,9 @@ def _push_remote(push: Push) -> None:
         _advance(push, PushState.DEPLOYING, reason=f"Pushed {push.tag}.", pushed_at=timezone.now())
     with repository_lock(push.branch.repository.slug):
         branch_index(branch=push.branch, path=path)
+    # What the pushed tag carries is shipped, whoever put it on the branch (the branch itself
+    # may not have moved: a tag of commits pushed by hand before).
+    branch_commits_shipped(branch=push.branch)
 
 
 def _origin_moved(push: Push, path: object) -> bool:

@@ -180,3 +180,31 @@ def test_a_commit_that_reached_trunk_inside_a_merge_has_a_status_and_can_be_pick
     assert status["commit"]["sha"] == side
     created = client_for(alice).post("/api/picks/", {"revision": side, "reason": "Needed"})
     assert created.status_code == 201, created.content
+
+
+def test_the_commit_a_merge_brought_is_on_the_branch_once_the_merge_is_picked(
+    alice, remote, repository, branch
+):
+    merge = remote.merge({"src/merged.py": "M = 1\n"}, "Merge the feature")
+    side = git(remote.bare, "rev-parse", f"{merge}^2").strip()
+    services.trunk_sync(repository=repository)
+    push = _pushes(branch)[0]
+    _confirmed(alice, merge, push)
+    assert services.push_run(push_id=push.pk).state == PushState.DONE
+    status = _status(alice, side)  # found by the differential check: it said "not in any branch"
+    assert [c["how"] for c in status["on_branches"]] == ["pick"]
+    assert status["shipped_at"] is not None
+    assert "Not in any release branch" not in " ".join(status["story"])
+
+
+def test_hand_commits_shipped_by_a_push_whose_tag_carries_them(
+    alice, remote, repository, branch, tmp_path
+):
+    hotfix = remote.hand_commit(
+        branch.name, tmp_path / "work", "src/hotfix.py", "HOT = 1\n", "Hotfix by hand"
+    )
+    services.trunk_sync(repository=repository)  # indexed before the push: the branch won't move
+    push = _pushes(branch)[0]
+    done = services.push_run(push_id=push.pk)  # nothing to pick: the tag is of origin's head
+    assert done.head_sha == hotfix
+    assert BranchCommit.objects.get(sha=hotfix).shipped_with_id == push.pk
