@@ -68,9 +68,9 @@ def notifications_queue(*, notification_ids: list[int]) -> None:
     """Queue chat delivery of these notices after commit, a task per chunk. A broker that is
     down is logged: the change stands, and the tick queues them again."""
     for start in range(0, len(notification_ids), DELIVERY_CHUNK):
-        enqueue(
-            "pushes.tasks.notifications_deliver", notification_ids[start : start + DELIVERY_CHUNK]
-        )
+        chunk = notification_ids[start : start + DELIVERY_CHUNK]
+        what = "delivery of notices " + ", ".join(str(pk) for pk in chunk)
+        enqueue("pushes.tasks.notifications_deliver", chunk, what=what)
 
 
 def notifications_undelivered(*, now: dt.datetime | None = None) -> list[int]:
