@@ -5,7 +5,7 @@ from django.apps import AppConfig
 
 class CommonConfig(AppConfig):
     """What every app shares: the error shape, API fields and permissions, settings helpers,
-    template tags and the stylesheet. No models."""
+    template tags, the stylesheet, and the outbox that queues work after a commit."""
 
     name = "common"
     verbose_name = "Common"

@@ -40,3 +40,10 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     code = "forbidden"
     status = 403
+
+
+class QueueUnavailable(DomainError):
+    """The task queue (the broker) does not answer: work a person starts now cannot start."""
+
+    code = "queue-unavailable"
+    status = 503

@@ -85,9 +85,9 @@ def notifications_deliver(notification_ids: list[int]) -> None:
 
 
 @shared_task(ignore_result=True)
-def push_announce(push_id: int, text: str) -> None:
-    """Post a push's summary to its repository's chat channel."""
-    services.push_announce(push_id=push_id, text=text)
+def push_announce(push_id: int, text: str, key: str = "") -> None:
+    """Post a push's summary to its repository's chat channel, once per `key`."""
+    services.push_announce(push_id=push_id, text=text, key=key)
 
 
 @shared_task(ignore_result=True)

@@ -199,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pushes.tasks.trunk_sync_all",
         "schedule": crontab(),  # every minute: fetch trunk and index new commits
     },
+    "outbox-relay": {
+        "task": "common.tasks.outbox_relay",
+        "schedule": 10.0,  # seconds: what a commit could not queue (the broker was down)
+    },
 }
 
 # The cache: Redis when REDIS_URL is set (shared by web and worker processes), else per process.

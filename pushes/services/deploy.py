@@ -14,8 +14,12 @@ from pushes.services.repositories import scratch_dir
 DEPLOY_TIMEOUT = 300
 
 
-def deploy_hook_call(hook: str, push: Push) -> str:
-    """Call the repository's deploy hook; returns "" or what went wrong. Never a shell."""
+def deploy_hook_call(hook: str, push: Push, *, key: str = "") -> str:
+    """Call the repository's deploy hook; returns "" or what went wrong. Never a shell.
+
+    `key` is the same for every call of one push's deploy (a resumed push calls again only if
+    the first call never finished): a hook sees it as the `Idempotency-Key` header or the
+    RELEASEBOT_IDEMPOTENCY_KEY variable and can drop a second call."""
     info = {
         "repository": push.branch.repository.slug,
         "branch": push.branch.name,
@@ -27,7 +31,7 @@ def deploy_hook_call(hook: str, push: Push) -> str:
         request = urllib.request.Request(
             hook,
             data=json.dumps(info).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Idempotency-Key": key},
             method="POST",
         )
         try:
@@ -36,7 +40,8 @@ def deploy_hook_call(hook: str, push: Push) -> str:
             return ""
         except OSError as error:
             return f"deploy hook {hook} failed: {error}"
-    env = {f"RELEASEBOT_{key.upper()}": value for key, value in info.items()}
+    env = {f"RELEASEBOT_{name.upper()}": value for name, value in info.items()}
+    env["RELEASEBOT_IDEMPOTENCY_KEY"] = key
     try:
         result = git.run_command(shlex.split(hook), scratch_dir(), DEPLOY_TIMEOUT, env)
     except ValueError as error:

@@ -1,20 +1,24 @@
 """Telling people: every notice is a row (the web inbox) written with the change it announces;
 chat delivery, when configured, runs after the commit.
 
-The change is committed before its chat delivery is queued, so a broker that is down then must
-not turn a done change into an error: the failure is logged, and the train's tick queues the
-delivery again (`notifications_undelivered`).
+Delivery is queued through the outbox, in the transaction that writes the notice, so a broker
+that is down delays it and never loses it; a broker that loses what it held (Redis restarted
+empty) is covered by the train's tick, which queues undelivered notices again
+(`notifications_undelivered`). Each notice and each summary is claimed before it is sent
+(`common.effects`), so a task that runs twice posts nothing twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from common.effects import side_effect_claim, side_effect_done, side_effect_release
 from common.queue import enqueue
 from karma.selectors import karma_stars
 from pushes.choices import NotificationKind, Role
@@ -104,8 +108,8 @@ def notification_deliver(*, notification_id: int) -> None:
     notification = _to_deliver().filter(pk=notification_id).first()
     if notification is None or notification.delivered_at:
         return  # gone, or delivered by an earlier run of this task
-    for path in settings.RELEASEBOT_NOTIFIERS:
-        import_string(path)().deliver(notification)
+    notifiers = [import_string(path)() for path in settings.RELEASEBOT_NOTIFIERS]
+    _deliver_once(notification, notifiers)
 
 
 def notifications_deliver(*, notification_ids: list[int]) -> None:
@@ -118,29 +122,55 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
     notices = _to_deliver().filter(pk__in=notification_ids, delivered_at__isnull=True)
     notifiers = [import_string(path)() for path in settings.RELEASEBOT_NOTIFIERS]
     for notification in notices.order_by("pk"):
-        if Notification.objects.filter(pk=notification.pk, delivered_at__isnull=False).exists():
-            continue  # delivered by another run since the chunk was read
         try:
-            for notifier in notifiers:
-                notifier.deliver(notification)
+            _deliver_once(notification, notifiers)
         except Exception:
             log.exception("notice %s not delivered; the tick will retry", notification.pk)
+
+
+def _deliver_once(notification: Notification, notifiers: list) -> None:
+    """Claim the notice, send it through every notifier, and keep the claim if it went out.
+    Another run holding the claim (or one that sent it) makes this one send nothing."""
+    key = f"notice-{notification.pk}"
+    if not side_effect_claim(key):
+        return
+    try:
+        for notifier in notifiers:
+            notifier.deliver(notification)
+    except Exception:
+        side_effect_release(key)  # nothing went out: the tick's next try may send it
+        raise
+    if Notification.objects.filter(pk=notification.pk, delivered_at__isnull=False).exists():
+        side_effect_done(key)
+    else:
+        side_effect_release(key)  # declined (no chat account yet): the tick may ask again
 
 
 def announce(*, push: Push, text: str) -> None:
     """After commit, post a push's summary to its repository's chat channel, if it has one."""
     if settings.RELEASEBOT_NOTIFIERS and push.branch.repository.chat_channel:
-        enqueue("pushes.tasks.push_announce", push.pk, text, what=f"summary of push {push.pk}")
+        key = f"push-summary-{push.pk}-{uuid.uuid4().hex[:12]}"  # this summary, once
+        what = f"summary of push {push.pk}"
+        enqueue("pushes.tasks.push_announce", push.pk, text, key, what=what)
 
 
-def push_announce(*, push_id: int, text: str) -> None:
+def push_announce(*, push_id: int, text: str, key: str = "") -> None:
+    """Post the summary once: `key` is claimed first, so a second run of the task posts
+    nothing (a summary queued before keys existed has none and is posted as it is)."""
     push = Push.objects.select_related("branch__repository").filter(pk=push_id).first()
-    if push is None:
+    if push is None or (key and not side_effect_claim(key)):
         return
-    for path in settings.RELEASEBOT_NOTIFIERS:
-        notifier = import_string(path)()
-        if hasattr(notifier, "announce"):
-            notifier.announce(push, text)
+    try:
+        for path in settings.RELEASEBOT_NOTIFIERS:
+            notifier = import_string(path)()
+            if hasattr(notifier, "announce"):
+                notifier.announce(push, text)
+    except Exception:
+        if key:
+            side_effect_release(key)
+        raise
+    if key:
+        side_effect_done(key)
 
 
 def notification_mark_read(*, engineer: Engineer) -> int:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from common import times
 from common.errors import Conflict, NotFound
-from common.queue import enqueue
+from common.queue import broker_required, enqueue
 from pushes import moves
 from pushes.choices import PUSH_RUNNING_STATES, PUSH_UPCOMING_STATES, PickState, PushKind
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
@@ -114,6 +114,7 @@ def push_request_run(*, push_id: int, actor: Engineer, early: bool = False) -> P
         push = _for_move(moves.RUN, Push, push_id, actor, "There is no push #{}.")
         _refuse_busy(push)
         _refuse_early(push, early)
+        broker_required(f"push {push.label}")
         enqueue("pushes.tasks.push_run", push.pk)
     return push
 
@@ -128,6 +129,7 @@ def branch_push_now(*, branch_id: int, actor: Engineer, early: bool = False) -> 
         push.branch = branch
         _refuse_busy(push)
         _refuse_early(push, early)
+        broker_required(f"push {push.label}")
         enqueue("pushes.tasks.push_run", push.pk)
     return push
 
@@ -161,6 +163,7 @@ def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
     with transaction.atomic():
         push = _for_move(moves.RETRY, Push, push_id, actor, "There is no push #{}.")
         _refuse_busy(push)
+        broker_required(f"the retry of push {push.label}")
         push_retry_prepare(push=push, actor=actor)
         enqueue("pushes.tasks.push_run", push.pk)
     return push

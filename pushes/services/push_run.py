@@ -16,6 +16,7 @@ the pick.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.effects import side_effect_claim, side_effect_done, side_effect_outcome
 from common.errors import Conflict
 from karma.selectors import karma_stars_many
 from pushes import cadence, git
@@ -315,8 +317,18 @@ def _remerges(push: Push) -> int:
 
 
 def _deploy(push: Push) -> None:
+    """Call the deploy hook once per push: claimed first, so a push resumed after it finished
+    ships with its answer and never calls it again; one resumed after a crash in the middle
+    calls it again under the same key, for the hook to drop."""
     hook = push.branch.repository.deploy_hook.strip()
-    error = deploy_hook_call(hook, push) if hook else ""
+    key = f"releasebot-push-{push.pk}-deploy"
+    error = ""
+    # The push's lock lets one run at a time reach here: a claim not done is a dead run's.
+    if hook and side_effect_claim(key, stale_after=dt.timedelta(0)):
+        error = deploy_hook_call(hook, push, key=key)
+        side_effect_done(key, outcome=error)
+    elif hook:
+        error = side_effect_outcome(key) or ""
     _ship(push, deploy_error=error)
 
 

@@ -73,9 +73,11 @@ def test_a_push_s_confirmations_go_out_in_chunks_each_message_once(
 ):
     monkeypatch.setattr(notifications, "DELIVERY_CHUNK", 2)
     chunks = []
-    queue = tasks.notifications_deliver.delay
+    queue = tasks.notifications_deliver.apply_async
     monkeypatch.setattr(
-        tasks.notifications_deliver, "delay", lambda ids: chunks.append(ids) or queue(ids)
+        tasks.notifications_deliver,
+        "apply_async",
+        lambda args, **options: chunks.append(args[0]) or queue(args, **options),
     )
     for who, name in ((alice, "fix"), (bob, "feature"), (rel, "second")):
         pick = services.pick_request(requestor=who, revision=landed[name], reason="Needed").pick

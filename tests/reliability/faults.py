@@ -72,7 +72,7 @@ DEPLOY_HOOK = """\
 CONTROL={control}
 {wait_at}
 wait_at deploy
-echo "$RELEASEBOT_TAG $RELEASEBOT_SHA" >> "$CONTROL/deploys"
+echo "$RELEASEBOT_TAG $RELEASEBOT_SHA $RELEASEBOT_IDEMPOTENCY_KEY" >> "$CONTROL/deploys"
 """
 
 

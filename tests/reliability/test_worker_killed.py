@@ -90,10 +90,12 @@ def test_a_push_killed_at_each_phase_resumes_and_git_agrees_with_the_database(tr
     if point == "branch-2":  # pick 2 was recorded before the branch moved: nothing to redo
         event = PickEvent.objects.get(pick_id=train.picks[1], to_state=PickState.PICKED)
         assert event.reason.startswith("Cherry-picked as")
-    # The deploy hook is at-least-once: killed while it ran, it is called again (with the same
-    # tag and sha, so a hook can tell); every other phase calls it exactly once.
+    # The deploy hook is claimed before it is called: killed while it ran, it is called again
+    # under the same idempotency key, so the hook can drop the second call; every other phase
+    # (killed before it, or after it finished) calls it exactly once.
     deploys = train.control.deploys()
-    assert deploys == [f"{push.tag} {push.head_sha}"] * (2 if point == "deploy" else 1)
+    called = f"{push.tag} {push.head_sha} releasebot-push-{push.pk}-deploy"
+    assert deploys == [called] * (2 if point == "deploy" else 1)
     shipped = Notification.objects.filter(kind=NotificationKind.SHIPPED, push=push)
     assert sorted(shipped.values_list("pick_id", flat=True)) == sorted(train.picks)
 
