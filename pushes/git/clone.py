@@ -66,7 +66,7 @@ def sync(path: Path, remote_url: str) -> None:
         return
     with _open(path) as git:
         _configure(git, remote_url)
-        _worktrees_reap(git)  # worktrees a crash left behind
+        _worktrees_reap(git, path)  # worktrees a crash left behind
         # --tags with --prune never prunes tags: push tags not yet on the remote survive.
         args = ["fetch", "--prune", "--tags", "--quiet", "origin"]
         _exec(git, args, timeout=NETWORK_TIMEOUT)

@@ -1,10 +1,15 @@
 """Worktrees for pushes.git: a detached checkout of the managed clone in a scratch folder, for
 picks, dry runs and test runs, removed however the block ends; each names the process that
 made it, so the worktree of a process that died is reaped at the next sync.
+
+Git does not let two processes add or remove worktrees of one clone at once (a half-made entry
+under worktrees/ makes the other fail: "failed to read worktrees/worktree2/commondir"), so those
+steps, short ones, take the clone's worktree lock; what runs inside a worktree does not.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shlex
@@ -103,10 +108,23 @@ def worktree(path: Path, ref: str, scratch_dir: Path | None = None) -> Iterator[
             sha = _resolve(git, ref)
             if sha is None:
                 raise GitError(f"no such commit: {ref}")
-            _exec(git, ["worktree", "add", "--detach", "--quiet", "--", str(checkout), sha])
+            with worktrees_lock(path):
+                _exec(git, ["worktree", "add", "--detach", "--quiet", "--", str(checkout), sha])
         yield Worktree(checkout)
     finally:
         _worktree_remove(Path(path), checkout, holder)
+
+
+@contextmanager
+def worktrees_lock(path: Path) -> Iterator[None]:
+    """The clone's lock on adding and removing worktrees: a file lock, since a clone is one
+    host's (each host keeps its own). Held for one git command at a time."""
+    with open(Path(path) / "releasebot-worktrees.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # A worktree's holder folder names the process that made it, so a worktree left by a process
@@ -150,9 +168,14 @@ def _owner_gone(holder: Path) -> bool:
     return stat is None or stat[0] in ("Z", "X") or stat[1] != start
 
 
-def _worktrees_reap(git: Git) -> None:
+def _worktrees_reap(git: Git, path: Path) -> None:
     """Remove the worktrees of processes that died; ``worktree prune`` only forgets missing
     folders, and a killed run's folder is still there, a full checkout each time."""
+    with worktrees_lock(path):
+        _worktrees_reap_locked(git)
+
+
+def _worktrees_reap_locked(git: Git) -> None:
     listed = _exec(git, ["worktree", "list", "--porcelain", "-z"]).text.split("\0")
     paths = [Path(line[len("worktree ") :]) for line in listed if line.startswith("worktree ")]
     for checkout in paths[1:]:  # the first is the clone itself
@@ -166,7 +189,7 @@ def _worktrees_reap(git: Git) -> None:
 def _worktree_remove(path: Path, checkout: Path, holder: Path) -> None:
     # Best effort: a failure here must not hide the exception that ended the block.
     try:
-        with _open(path) as git:
+        with _open(path) as git, worktrees_lock(path):
             args = ["worktree", "remove", "--force", "--force", "--", str(checkout)]
             removed = checkout.exists() and _exec(git, args, ok=None).status == 0
             shutil.rmtree(holder, ignore_errors=True)

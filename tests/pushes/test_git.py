@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,6 +232,33 @@ def test_the_worktree_is_removed_even_when_the_block_raises(clone, scratch):
 
 
 # --- already in the branch? ---------------------------------------------------------------
+
+
+def test_sixteen_worktrees_made_at_once_all_work_and_all_go(clone, scratch):
+    # Git refuses a worktree added while another is half made ("failed to read
+    # worktrees/worktree2/commondir"); sixteen pick requests at once used to meet that.
+    start = threading.Barrier(16)
+    heads: list[str] = []
+    errors: list[Exception] = []
+
+    def request() -> None:
+        start.wait()
+        try:
+            with worktree(clone, "HEAD", scratch) as tree:
+                heads.append(tree.head())
+        except Exception as error:
+            errors.append(error)
+
+    for _ in range(3):  # a race: three bursts, so that the old code fails every time
+        threads = [threading.Thread(target=request) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert heads == [rev_parse(clone, "HEAD")] * 48
+    assert git(clone, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_commit_older_than_the_cut_is_in_the_branch_by_ancestry(remote, clone):
