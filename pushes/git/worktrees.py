@@ -199,9 +199,12 @@ def _worktree_remove(path: Path, checkout: Path, holder: Path) -> None:
         logger.exception("could not remove worktree %s", checkout)
 
 
-def dry_run_pick(path: Path, branch: str, sha: str, scratch_dir: Path | None = None) -> PickResult:
-    """Whether ``sha`` would pick cleanly onto ``branch``; the branch never moves."""
-    head = branch_head(path, branch)
+def dry_run_pick(
+    path: Path, branch: str, sha: str, scratch_dir: Path | None = None, *, at: str | None = None
+) -> PickResult:
+    """Whether ``sha`` would pick cleanly onto ``branch`` (at commit ``at`` when given, such as
+    origin's tip of it); the branch never moves."""
+    head = at or branch_head(path, branch)
     if head is None:
         raise GitError(f"no such branch: {branch}")
     with worktree(path, head, scratch_dir) as tree:

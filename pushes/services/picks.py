@@ -41,7 +41,7 @@ from pushes.models import (
 from pushes.risk import pick_risk
 from pushes.selectors import branch_current, pick_rejections, push_next
 from pushes.services.notifications import karma_suggest, notifications_answer, notify
-from pushes.services.repositories import clone_path, scratch_dir, trunk_sync
+from pushes.services.repositories import clone_path, clone_ready, scratch_dir, trunk_sync
 from pushes.services.train import pick_ask_confirmation, pick_roll
 from pushes.services.transitions import (
     UNSTORABLE,
@@ -189,7 +189,7 @@ class DryRun:
 def pick_dry_run(*, branch: ReleaseBranch, sha: str) -> DryRun:
     """Would the pick apply on the branch now? If not: the files, and likely prerequisites."""
     path = clone_path(branch.repository)
-    result = git.dry_run_pick(path, branch.name, sha, scratch_dir=scratch_dir())
+    result = git.dry_run_pick(path, branch.name, sha, scratch_dir=scratch_dir(), at=_newest(branch))
     if result.applied or result.already_applied:
         return DryRun(applies=True)
     shas = git.commits_touching(path, branch.base_sha, f"{sha}^", result.conflict_files)
@@ -200,6 +200,16 @@ def pick_dry_run(*, branch: ReleaseBranch, sha: str) -> DryRun:
     )
     prerequisites = [{"sha": s, "title": titles.get(s, "")} for s in shas[:20]]
     return DryRun(applies=False, conflict_files=result.conflict_files, prerequisites=prerequisites)
+
+
+def _newest(branch: ReleaseBranch) -> str | None:
+    """The branch as it will be pushed: this host's when it holds all of origin's (picks not
+    pushed yet), else origin's (another host pushed since this clone's branch last moved)."""
+    path = clone_path(branch.repository)
+    local, remote = git.branch_head(path, branch.name), git.remote_tip(path, branch.name)
+    if local is None or remote is None:
+        return local or remote
+    return local if not git.relation(path, local, remote).behind else remote
 
 
 @dataclass(frozen=True)
@@ -227,9 +237,11 @@ def pick_request(
     try:
         found = revision_resolve(revision=revision, repository=repository)
         branch = branch_for_pick(repository=found.repository, name=branch_name)
+        having = tuple(sha for sha in (found.sha, branch.base_sha, branch.remote_head) if sha)
+        path = clone_ready(repository=branch.repository, having=having)
         _refuse_if_on_branch(branch, found)
         _refuse_if_requested(branch, found.sha)
-        stats = git.diff_stat(clone_path(branch.repository), found.sha)
+        stats = git.diff_stat(path, found.sha)
         dry_run = pick_dry_run(branch=branch, sha=found.sha)
     except git.GitError as error:
         raise GitUnavailable(

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -93,6 +95,7 @@ def _run_locked(push_id: int) -> Push:
             push_skip(push, skip)
             return _fresh(push_id)
         _claim(push)
+    push = _resume_here(push)
     phases: dict[str, Callable[[Push], None]] = {
         PushState.MERGING: _merge,
         PushState.TAGGING: _tag,
@@ -110,6 +113,40 @@ def _run_locked(push_id: int) -> Push:
 
 def _fresh(push_id: int) -> Push:
     return Push.objects.select_related("branch__repository").get(pk=push_id)
+
+
+def _resume_here(push: Push) -> Push:
+    """A push resumed on a host whose clone lacks what the run before made (that run was on
+    another host, which stopped). Deploying, origin has the push: fetch it. Tagging or pushing,
+    the branch the run before built is on no host alive: merge again here, from the picks the
+    database recorded (`branch_reconcile` and `merge_one` find what origin already has)."""
+    if push.state not in (PushState.TAGGING, PushState.PUSHING, PushState.DEPLOYING):
+        return push
+    repository = push.branch.repository
+    path = clone_path(repository)
+    made = [push.head_sha] if push.head_sha else list(
+        push.picks.filter(state=PickState.PICKED).exclude(result_sha="")
+        .values_list("result_sha", flat=True)
+    )  # fmt: skip
+    if _has_all(path, made):
+        return push
+    if push.state == PushState.DEPLOYING:  # origin has the push: shipping reads it from there
+        with repository_lock(repository.slug):
+            git.sync(path, repository.remote_url)
+        return push
+    _advance(
+        push,
+        PushState.MERGING,
+        reason=f"Resumed on {socket.gethostname()}, whose clone lacks what the run before made "
+        "(its host stopped): merging again here.",
+        tag="",
+        head_sha="",
+    )
+    return _fresh(push.pk)
+
+
+def _has_all(path: Path, shas: list[str]) -> bool:
+    return (path / "HEAD").is_file() and all(git.rev_parse(path, sha) for sha in shas)
 
 
 def _claim(push: Push) -> None:

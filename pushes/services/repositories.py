@@ -40,6 +40,16 @@ def repository_fetch(*, repository: Repository) -> Path:
     return path
 
 
+def clone_ready(*, repository: Repository, having: tuple[str, ...] = ()) -> Path:
+    """This host's clone, fetched first when it has none yet or lacks a commit of `having`
+    (another host indexed it): any host answers from its own clone, the database saying what
+    exists."""
+    path = clone_path(repository)
+    if not (path / "HEAD").is_file() or any(git.rev_parse(path, sha) is None for sha in having):
+        repository_fetch(repository=repository)
+    return path
+
+
 def trunk_sync(*, repository: Repository) -> int:
     """Fetch trunk and index the commits not indexed yet. Returns how many were added.
 

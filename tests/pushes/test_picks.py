@@ -194,3 +194,29 @@ def test_a_reverted_pick_tells_the_requestor_and_suggests_a_karma_look(alice, re
     assert "reverted: Broke payments" in Notification.objects.get(kind="reverted").text
     suggestion = Notification.objects.get(kind="karma-suggestion", engineer=rel)
     assert "alice has 5 of 5 stars: consider an unlike" in suggestion.text
+
+
+# --- many hosts: each answers from its own clone ------------------------------------------
+
+
+def test_a_host_without_a_clone_answers_a_pick_from_a_clone_it_makes(
+    alice, branch, landed, settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path / "web-host-2"  # another web host: the database, no clone
+    result = services.pick_request(requestor=alice, revision=landed["fix"], reason="Needed")
+    assert (result.pick.state, result.dry_run.applies) == (PickState.REQUESTED, True)
+    assert services.clone_path(branch.repository).joinpath("HEAD").is_file()
+
+
+def test_a_host_whose_clone_is_behind_fetches_the_commit_another_host_indexed(
+    alice, remote, repository, branch, settings, tmp_path
+):
+    here = settings.DATA_DIR
+    settings.DATA_DIR = tmp_path / "web-host-2"
+    services.repository_fetch(repository=repository)  # its clone, as of now
+    settings.DATA_DIR = here
+    sha = remote.commit({"src/late.py": "LATE = 1\n"}, "Land late")
+    services.trunk_sync(repository=repository)  # indexed by the first host only
+    settings.DATA_DIR = tmp_path / "web-host-2"
+    result = services.pick_request(requestor=alice, revision=sha, reason="Needed")
+    assert (result.pick.sha, result.pick.files_changed) == (sha, 1)

@@ -135,7 +135,9 @@ def _history_problems(picks: list[Pick]) -> list[str]:
                 )
         if chain and chain[-1].to_state != pick.state:
             found.append(f"pick #{pick.pk} is {pick.state}, its history ends {chain[-1].to_state}")
-        moves = Counter(e.to_state for e in chain)
+        # A repoint (picked -> picked: the pick applied again where its commit was lost, on a
+        # host that never had it) says where the pick is now; it is not a move.
+        moves = Counter(e.to_state for e in chain if e.from_state != e.to_state)
         for state in (PickState.PICKED, PickState.SHIPPED, PickState.CONFIRMED):
             if moves[state] > 1:
                 found.append(f"pick #{pick.pk} moved to {state} {moves[state]} times")

@@ -1,0 +1,47 @@
+"""A push whose worker host died is finished by another host, with a clone of its own that never
+saw the dead host's work: what origin has is fetched, what only the dead host's clone had is
+merged again from what the database recorded, and git and the database agree afterwards.
+
+Host A is a real Celery worker SIGKILLed at a phase of the push (faults.py holds it there);
+host B is this process with a data folder of its own (its own clone, worktrees and locks).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pushes import services
+from pushes.choices import PickState, PushState
+from pushes.models import PushEvent
+from tests.reliability.invariants import assert_consistent
+from tests.reliability.test_worker_killed import kill_at
+
+# kill point on host A -> the state A left the push in
+POINTS = {
+    "tests-of-pick-2": ("test-{1}", PushState.MERGING),
+    "tag-written-database-not-told": ("tag", PushState.TAGGING),
+    "remote-push-before-the-remote-accepted-it": ("pre-receive", PushState.PUSHING),
+    "remote-push-after-the-remote-accepted-it": ("post-receive", PushState.PUSHING),
+    "deploy-hook-running": ("deploy", PushState.DEPLOYING),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("where", list(POINTS))
+def test_a_push_killed_on_one_host_is_finished_by_another_with_its_own_clone(
+    train_of, where, settings, tmp_path
+):
+    template, left_in = POINTS[where]
+    train = train_of(clone_hooks=True, remote_hooks=True, deploy=True)
+    kill_at(train, template.format(*train.shas))
+    assert train.refresh().state == left_in
+
+    settings.DATA_DIR = tmp_path / "host-b"  # another host: no clone, no worktrees, no locks
+    assert not services.clone_path(train.repository).exists()
+    push = services.push_run(push_id=train.push.pk)
+
+    assert (push.state, push.error) == (PushState.DONE, "")
+    assert train.pick_states() == [PickState.SHIPPED] * 3
+    assert_consistent(train.branch, train.remote.bare)  # host B's clone, origin, the database
+    resumed = PushEvent.objects.filter(push=push, reason__startswith="Resumed on").exists()
+    assert resumed == (left_in in (PushState.TAGGING, PushState.PUSHING))
