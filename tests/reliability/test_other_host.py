@@ -14,15 +14,19 @@ from pushes import services
 from pushes.choices import PickState, PushState
 from pushes.models import PushEvent
 from tests.reliability.invariants import assert_consistent
+from tests.reliability.test_worker_killed import POINTS as KILL_POINTS
 from tests.reliability.test_worker_killed import kill_at
 
-# kill point on host A -> the state A left the push in
+# Where host A dies, and the state it leaves the push in: one point of each phase.
 POINTS = {
-    "tests-of-pick-2": ("test-{1}", PushState.MERGING),
-    "tag-written-database-not-told": ("tag", PushState.TAGGING),
-    "remote-push-before-the-remote-accepted-it": ("pre-receive", PushState.PUSHING),
-    "remote-push-after-the-remote-accepted-it": ("post-receive", PushState.PUSHING),
-    "deploy-hook-running": ("deploy", PushState.DEPLOYING),
+    where: KILL_POINTS[where]
+    for where in (
+        "tests-of-pick-2",
+        "tag-written-database-not-told",
+        "remote-push-before-the-remote-accepted-it",
+        "remote-push-after-the-remote-accepted-it",
+        "deploy-hook-running",
+    )
 }
 
 
