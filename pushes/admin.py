@@ -53,8 +53,29 @@ class RepositoryAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Tests and deploy", {"fields": ["test_command", "test_timeout_seconds", "deploy_hook"]}),
-        ("Review tool", {"fields": ["review_tool", "review_api_url", "review_token_env"]}),
+        (
+            "Tests and deploy",
+            {
+                "fields": [
+                    "test_command",
+                    "test_timeout_seconds",
+                    "command_env",
+                    "deploy_hook",
+                    "deploy_hook_allow_http",
+                ]
+            },
+        ),
+        (
+            "Review tool",
+            {
+                "fields": [
+                    "review_tool",
+                    "review_api_url",
+                    "review_allow_http",
+                    "review_token_env",
+                ]
+            },
+        ),
         ("Risk", {"fields": ["risk_size_threshold", "risk_churn_threshold"]}),
         ("Trunk index", {"fields": ["trunk_indexed_sha", "trunk_synced_at"]}),
     ]

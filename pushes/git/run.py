@@ -1,13 +1,12 @@
 """Running git and other commands for pushes.git: the errors every git call raises, the
 environment and timeouts each command runs with, ``_exec`` and ``_stream`` for one git command
 through GitPython's runner, and ``run_command`` for a test or deploy command in its own process
-group, killed on timeout with everything it started.
+group, killed on timeout with everything it started, in a clean environment (``command_env``).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -22,6 +21,8 @@ from git import Repo
 from git.cmd import Git
 from git.exc import GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
 
+from common.redact import is_product_secret, redact
+
 LOCAL_TIMEOUT = 600.0  # a local command on a 100,000-commit repository, with room to spare
 NETWORK_TIMEOUT = 1800.0  # clone, fetch or push of a large repository over a slow link
 OUTPUT_LIMIT = 200_000  # bytes of a test run's output kept: the end, where failures are
@@ -29,12 +30,26 @@ KILL_GRACE = 2.0  # seconds a timed-out command gets between SIGTERM and SIGKILL
 
 # A remote asking for credentials must fail rather than wait for a human who is not there.
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
-_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+# What a test command or deploy hook gets of the worker's environment, besides what the
+# repository names: enough to find programs, a home and a locale, nothing of the worker's.
+COMMAND_BASE_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ")
 
 
 def _redact(text: str) -> str:
-    """Hide the user:token part of URLs: remote URLs may carry credentials."""
-    return _URL_CREDENTIALS.sub(r"\1***@", text)
+    """Remote URLs may carry credentials, stderr may quote a secret."""
+    return redact(text)
+
+
+def command_env(extra: dict[str, str] | None = None, names: Sequence[str] = ()) -> dict[str, str]:
+    """The environment of a user command: ``COMMAND_BASE_ENV`` and ``LC_*`` from the worker's,
+    the variables the repository ``names`` (never Releasebot's own secrets), then ``extra``."""
+    wanted = {name for name in names if not is_product_secret(name)}
+    kept = {
+        name: value
+        for name, value in os.environ.items()
+        if name in COMMAND_BASE_ENV or name.startswith("LC_") or name in wanted
+    }
+    return {**kept, **(extra or {})}
 
 
 class GitError(Exception):
@@ -209,9 +224,16 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def run_command(
-    argv: Sequence[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
+    argv: Sequence[str],
+    cwd: Path,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    pass_env: Sequence[str] = (),
 ) -> CommandResult:
-    """Run ``argv`` in its own process group; kill the group on timeout and when it ends."""
+    """Run ``argv`` in its own process group; kill the group on timeout and when it ends.
+
+    It gets ``command_env(env, pass_env)``, not the worker's environment: its output is a log
+    every engineer reads, and the worker's environment holds the product's secrets."""
     started = time.monotonic()
     if not argv:
         raise ValueError("empty command")
@@ -219,7 +241,7 @@ def run_command(
         process = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env={**os.environ, **(env or {})},
+            env=command_env(env, pass_env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -16,7 +16,7 @@ import shlex
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,13 +86,20 @@ class Worktree:
         with _open(self.path) as git:
             _exec(git, ["reset", "--hard", "--quiet", _commit(git, sha)])
 
-    def run(self, command: str, timeout: float, env: dict[str, str] | None = None) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        timeout: float,
+        env: dict[str, str] | None = None,
+        pass_env: Sequence[str] = (),
+    ) -> CommandResult:
         """Run ``command`` (split like a shell would, but no shell) in this worktree.
 
-        ``env`` is added to the current environment. The command gets its own process group,
+        It gets a clean environment (``run.command_env``): PATH, HOME, locale, TZ, the
+        variables named in ``pass_env``, then ``env``. The command gets its own process group,
         and the whole group is killed when it times out or finishes, so no stray child lives on.
         """
-        return run_command(shlex.split(command), self.path, timeout, env)
+        return run_command(shlex.split(command), self.path, timeout, env, pass_env)
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from common.outbound import is_url, url_refusal
+from common.redact import REVIEW_TOKEN_NAME, REVIEW_TOKEN_PREFIX, is_product_secret
 from pushes.choices import (
     FridayPolicy,
     ReviewTool,
@@ -24,6 +26,13 @@ from pushes.statuscache import StatusQuerySet
 
 sha_validator = RegexValidator(r"^[0-9a-f]{40}$", "A full 40-character lowercase hex SHA.")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_SEPARATORS = re.compile(r"[\s,]+")
+validate_review_token_env = RegexValidator(
+    REVIEW_TOKEN_NAME,
+    f"The name of a variable starting with {REVIEW_TOKEN_PREFIX} (e.g. "
+    f"{REVIEW_TOKEN_PREFIX}SHOP), upper case: tokens are read from those variables only.",
+)
 
 
 def validate_time_zone(value: str) -> None:
@@ -43,6 +52,22 @@ def validate_push_times(value: object) -> None:
         isinstance(t, str) and _TIME_RE.match(t) for t in value
     ):
         raise ValidationError('A list of "HH:MM" times, e.g. ["11:00", "16:00"].')
+
+
+def command_env_names(value: str) -> list[str]:
+    """The variable names in a `command_env` setting, less any Releasebot keeps to itself."""
+    names = [name for name in _ENV_SEPARATORS.split(value.strip()) if name]
+    return [n for n in names if _ENV_NAME_RE.match(n) and not is_product_secret(n)]
+
+
+def validate_command_env(value: str) -> None:
+    names = [name for name in _ENV_SEPARATORS.split(value.strip()) if name]
+    bad = [name for name in names if not _ENV_NAME_RE.match(name)]
+    if bad:
+        raise ValidationError(f"Not a variable name: {', '.join(bad)}.")
+    kept = [name for name in names if is_product_secret(name)]
+    if kept:
+        raise ValidationError(f"Releasebot's own secrets are never handed on: {', '.join(kept)}.")
 
 
 def default_push_weekdays() -> list[int]:
@@ -122,16 +147,43 @@ class Repository(models.Model):
         default=900, validators=[MinValueValidator(1)]
     )
     deploy_hook = models.CharField(
-        max_length=1000, blank=True, help_text="A command, or an http(s) URL to POST to."
+        max_length=1000,
+        blank=True,
+        help_text="A command, or an https URL to POST to (user:password@ is sent as Basic auth).",
+    )
+    deploy_hook_allow_http = models.BooleanField(
+        "allow a plain-HTTP deploy hook",
+        default=False,
+        help_text="Only for a hook on a trusted network: over HTTP credentials travel in clear.",
+    )
+    command_env = models.CharField(
+        "command environment",
+        max_length=500,
+        blank=True,
+        validators=[validate_command_env],
+        help_text="Names of worker environment variables the test command and deploy hook get, "
+        "space- or comma-separated. They always get PATH, HOME, LANG, LC_*, TZ and nothing else.",
     )
     review_tool = models.CharField(
         max_length=16, choices=ReviewTool.choices, default=ReviewTool.NONE
     )
-    review_api_url = models.CharField(max_length=500, blank=True)
+    review_api_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The tool's API; blank: api.github.com or gitlab.com. Only reviews on this "
+        "tool's host are fetched, and the token goes nowhere else.",
+    )
+    review_allow_http = models.BooleanField(
+        "allow a plain-HTTP review API",
+        default=False,
+        help_text="Only for a tool on a trusted network: over HTTP its token travels in clear.",
+    )
     review_token_env = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Name of the environment variable holding the review tool's token.",
+        validators=[validate_review_token_env],
+        help_text=f"Name of the environment variable holding the review tool's token; it "
+        f"starts with {REVIEW_TOKEN_PREFIX}.",
     )
     risk_size_threshold = models.PositiveIntegerField(
         default=400, help_text="Size (lines + 30 x files) at or above which a pick is large."
@@ -166,6 +218,22 @@ class Repository(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def command_env_names(self) -> list[str]:
+        return command_env_names(self.command_env)
+
+    def clean(self) -> None:
+        """The URLs Releasebot calls: HTTPS unless plain HTTP is allowed for them."""
+        errors = {}
+        api_url = self.review_api_url.strip()
+        if api_url and (refusal := url_refusal(api_url, allow_http=self.review_allow_http)):
+            errors["review_api_url"] = f"Not called: {refusal}."
+        hook = self.deploy_hook.strip()
+        if is_url(hook) and (refusal := url_refusal(hook, allow_http=self.deploy_hook_allow_http)):
+            errors["deploy_hook"] = f"Not called: {refusal}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class FreezeWindow(models.Model):

@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 
 from common.effects import side_effect_claim, side_effect_done, side_effect_release
 from common.queue import enqueue
+from common.redact import redact
 from karma.selectors import karma_stars
 from pushes.choices import NotificationKind, Role
 from pushes.models import Engineer, Notification, Pick, Push
@@ -48,7 +49,12 @@ def notify(
 ) -> Notification:
     """Record a notice for one engineer and, after commit, hand it to the chat notifiers."""
     notification = Notification.objects.create(
-        engineer=engineer, kind=kind, text=text, pick=pick, push=push, created_at=timezone.now()
+        engineer=engineer,
+        kind=kind,
+        text=redact(text),
+        pick=pick,
+        push=push,
+        created_at=timezone.now(),
     )
     if settings.RELEASEBOT_NOTIFIERS:
         pk = notification.pk
@@ -62,6 +68,7 @@ def notify_many(*, notices: list[Notification]) -> list[Notification]:
     now = timezone.now()
     for notice in notices:
         notice.created_at = now
+        notice.text = redact(notice.text)
     created = Notification.objects.bulk_create(notices)
     if settings.RELEASEBOT_NOTIFIERS and created:
         notifications_queue(notification_ids=[notice.pk for notice in created])

@@ -20,6 +20,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.redact import redact
 from pushes import git
 from pushes.choices import NotificationKind, PickState, TestRunState
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, TestRun
@@ -368,7 +369,11 @@ def tests_run(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
         push=push, pick=pick, command=repository.test_command, started_at=timezone.now()
     )
     try:
-        result = tree.run(repository.test_command, timeout=repository.test_timeout_seconds)
+        result = tree.run(
+            repository.test_command,
+            timeout=repository.test_timeout_seconds,
+            pass_env=repository.command_env_names,
+        )
     except ValueError as error:  # an unparsable command line
         state, code, output = TestRunState.ERROR, None, f"Cannot run the test command: {error}"
     else:
@@ -379,7 +384,7 @@ def tests_run(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
         else:
             state = TestRunState.PASSED if code == 0 else TestRunState.FAILED
     TestRun.objects.filter(pk=run.pk).update(
-        state=state, exit_code=code, log=output[-LOG_LIMIT:], finished_at=timezone.now()
+        state=state, exit_code=code, log=redact(output)[-LOG_LIMIT:], finished_at=timezone.now()
     )
     run.refresh_from_db()
     return run

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from common.redact import redact
 from pushes.models import Engineer, Push, PushEvent
 
 
@@ -26,7 +27,12 @@ def push_state_move(
     **fields: Any,
 ) -> bool:
     """Move the push to `to` if it is in one of `from_states`, setting `fields`, and record the
-    step; False, with nothing written, if it was not (another run moved it first)."""
+    step; False, with nothing written, if it was not (another run moved it first).
+
+    The one place a push's error and story are stored: both pass through the redactor, so a
+    hook URL's credentials or a secret a command printed never reach the page, API or chat."""
+    if "error" in fields:
+        fields["error"] = redact(fields["error"])
     with transaction.atomic():
         current = (
             Push.objects.select_for_update()
@@ -43,7 +49,7 @@ def push_state_move(
             at=timezone.now(),
             from_state=current,
             to_state=to,
-            reason=reason[:5000],
+            reason=redact(reason)[:5000],
         )
     return True
 
@@ -52,5 +58,5 @@ def push_note(*, push_id: int, state: str, reason: str, actor: Engineer | None =
     """Add a step to the push's story that leaves its state as it is (e.g. "pushed")."""
     PushEvent.objects.create(
         push_id=push_id, actor=actor, at=timezone.now(), from_state=state, to_state=state,
-        reason=reason[:5000],
+        reason=redact(reason)[:5000],
     )  # fmt: skip

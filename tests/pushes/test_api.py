@@ -281,8 +281,8 @@ def test_revision_status_of_a_shipped_an_unpicked_and_a_cut_commit(
 
 
 def test_repositories_never_show_a_secret(alice, repository, monkeypatch):
-    monkeypatch.setenv("SHOP_REVIEW_TOKEN", "s3cret-value")
-    repository.review_token_env = "SHOP_REVIEW_TOKEN"
+    monkeypatch.setenv("RELEASEBOT_REVIEW_TOKEN_SHOP", "s3cret-value")
+    repository.review_token_env = "RELEASEBOT_REVIEW_TOKEN_SHOP"
     repository.remote_url = "https://bot:s3cret-value@git.example.com/acme/shop.git"
     repository.deploy_hook = "https://deploy.example.com/hook?key=s3cret-value"
     repository.save()
@@ -291,7 +291,7 @@ def test_repositories_never_show_a_secret(alice, repository, monkeypatch):
 
     assert "s3cret" not in response.content.decode()
     body = response.json()
-    assert body["review_token_env"] == "SHOP_REVIEW_TOKEN"
+    assert body["review_token_env"] == "RELEASEBOT_REVIEW_TOKEN_SHOP"
     assert body["remote_url"] == "https://git.example.com/acme/shop.git"
     assert body["deploy_hook"] == "webhook"
     assert (body["push_weekdays"], body["push_times"]) == ([2, 3, 4], ["11:00", "16:00"])

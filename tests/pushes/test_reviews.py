@@ -258,11 +258,11 @@ def repository(**review) -> Repository:
 
 
 def test_the_repository_tool_gets_its_api_url_and_its_token_from_the_environment(monkeypatch):
-    monkeypatch.setenv("SHOP_GITLAB_TOKEN", GITLAB_TOKEN + "\n")
+    monkeypatch.setenv("RELEASEBOT_REVIEW_TOKEN_SHOP", GITLAB_TOKEN + "\n")
     shop = repository(
         review_tool=ReviewTool.GITLAB,
         review_api_url="https://gitlab.example.com/api/v4/",
-        review_token_env="SHOP_GITLAB_TOKEN",
+        review_token_env="RELEASEBOT_REVIEW_TOKEN_SHOP",
     )
 
     adapter = adapter_for(shop, link_of("gitlab"))
@@ -276,47 +276,54 @@ def test_the_repository_tool_gets_its_api_url_and_its_token_from_the_environment
     assert GITLAB_TOKEN not in repr(adapter)
 
 
-def test_a_repository_without_a_tool_reads_the_link_anonymously(monkeypatch):
-    monkeypatch.setenv("SHOP_TOKEN", "secret")
-    shop = repository(review_token_env="SHOP_TOKEN")
+def test_a_repository_without_a_tool_fetches_no_review(monkeypatch):
+    monkeypatch.setenv("RELEASEBOT_REVIEW_TOKEN_SHOP", "secret-token")
+    shop = repository(review_token_env="RELEASEBOT_REVIEW_TOKEN_SHOP")
 
-    adapter = adapter_for(shop, link_of("github"))
-
-    assert isinstance(adapter, GitHubAdapter)
-    assert (adapter.api_url, adapter.token) == ("https://api.github.com", None)
+    assert adapter_for(shop, link_of("github")) is None
 
 
-def test_a_link_to_another_tool_never_gets_the_repository_token(monkeypatch):
-    monkeypatch.setenv("SHOP_PHABRICATOR_TOKEN", PHABRICATOR_TOKEN)
+def test_a_link_to_another_tool_is_not_fetched(monkeypatch):
+    monkeypatch.setenv("RELEASEBOT_REVIEW_TOKEN_SHOP", PHABRICATOR_TOKEN)
     shop = repository(
         review_tool=ReviewTool.PHABRICATOR,
         review_api_url="https://phabricator.example.com",
-        review_token_env="SHOP_PHABRICATOR_TOKEN",
+        review_token_env="RELEASEBOT_REVIEW_TOKEN_SHOP",
     )
 
-    adapter = adapter_for(shop, link_of("github"))
-
-    assert isinstance(adapter, GitHubAdapter)
-    assert (adapter.api_url, adapter.token) == ("https://api.github.com", None)
+    assert adapter_for(shop, link_of("github")) is None
+    assert isinstance(adapter_for(shop, link_of("phabricator")), PhabricatorAdapter)
 
 
 @pytest.mark.parametrize(
-    ("url", "api_url"),
+    ("tool", "api_url", "url", "base"),
     [
-        ("https://github.com/acme/app/pull/7", "https://api.github.com"),
-        ("https://ghe.example.com/acme/app/pull/7", "https://ghe.example.com/api/v3"),
+        ("github", "", "https://github.com/acme/app/pull/7", "https://api.github.com"),
+        ("github", "", "https://ghe.example.com/acme/app/pull/7", None),
         (
-            "https://gitlab.example.com/g/app/-/merge_requests/1",
-            "https://gitlab.example.com/api/v4",
+            "github",
+            "https://ghe.example.com/api/v3",
+            "https://ghe.example.com/acme/app/pull/7",
+            "https://ghe.example.com/api/v3",
         ),
-        ("https://phabricator.example.com/D123", "https://phabricator.example.com"),
-        ("https://review.example.com/gerrit/c/app/+/9", "https://review.example.com/gerrit"),
+        ("gitlab", "", "https://gitlab.com/g/app/-/merge_requests/1", "https://gitlab.com/api/v4"),
+        ("gitlab", "", "https://gitlab.example.com/g/app/-/merge_requests/1", None),
+        ("phabricator", "", "https://phabricator.example.com/D123", None),
+        ("gerrit", "", "https://review.example.com/gerrit/c/app/+/9", None),
+        (
+            "gerrit",
+            "https://review.example.com/gerrit",
+            "https://review.example.com/gerrit/c/app/+/9",
+            "https://review.example.com/gerrit",
+        ),
     ],
 )
-def test_without_an_api_url_the_base_comes_from_the_link(url, api_url):
-    link = find_review_link(url)
+def test_the_api_is_the_configured_one_or_the_tools_public_default(tool, api_url, url, base):
+    adapter = adapter_for(
+        repository(review_tool=tool, review_api_url=api_url), find_review_link(url)
+    )
 
-    assert adapter_for(repository(), link).api_url == api_url
+    assert (adapter.api_url if adapter else None) == base
 
 
 def test_gitlab_under_a_relative_url_root_finds_the_project_path():
@@ -331,13 +338,14 @@ def test_gitlab_under_a_relative_url_root_finds_the_project_path():
 
 @pytest.fixture
 def shop(db, monkeypatch) -> Repository:
-    monkeypatch.setenv("SHOP_GITHUB_TOKEN", GITHUB_TOKEN)
+    monkeypatch.setenv("RELEASEBOT_REVIEW_TOKEN_SHOP", GITHUB_TOKEN)
     return Repository.objects.create(
         slug="shop",
         name="Shop",
         remote_url="/srv/git/shop.git",
         review_tool=ReviewTool.GITHUB,
-        review_token_env="SHOP_GITHUB_TOKEN",
+        review_token_env="RELEASEBOT_REVIEW_TOKEN_SHOP",
+        review_allow_http=True,  # the stand-in tools below answer on http://127.0.0.1
     )
 
 
@@ -369,10 +377,10 @@ def row(pick: Pick) -> dict[str, object]:
 
 
 def test_the_fetch_stores_the_count_as_known_and_nothing_else(shop, make_pick):
-    pick = make_pick()
-    before = row(pick)
     with serve("github") as stub:
         Repository.objects.filter(pk=shop.pk).update(review_api_url=stub.url)
+        pick = make_pick(f"{stub.url}/acme/app/pull/7")  # a pull request on the configured host
+        before = row(pick)
         status = pick_review_fetch(pick_id=pick.pk, final_attempt=False)
         again = pick_review_fetch(pick_id=pick.pk, final_attempt=False)
 
@@ -383,16 +391,18 @@ def test_the_fetch_stores_the_count_as_known_and_nothing_else(shop, make_pick):
 
 
 def test_the_final_failed_attempt_stores_unknown(shop, make_pick):
-    Repository.objects.filter(pk=shop.pk).update(review_api_url=closed_port_url())
-    pick = make_pick()
+    url = closed_port_url()
+    Repository.objects.filter(pk=shop.pk).update(review_api_url=url)
+    pick = make_pick(f"{url}/acme/app/pull/7")
 
     assert pick_review_fetch(pick_id=pick.pk, final_attempt=True) == "unknown"
     assert (row(pick)["review_status"], row(pick)["review_comments"]) == ("unknown", None)
 
 
 def test_an_earlier_failed_attempt_raises_for_a_retry_and_changes_nothing(shop, make_pick):
-    Repository.objects.filter(pk=shop.pk).update(review_api_url=closed_port_url())
-    pick = make_pick()
+    url = closed_port_url()
+    Repository.objects.filter(pk=shop.pk).update(review_api_url=url)
+    pick = make_pick(f"{url}/acme/app/pull/7")
     before = row(pick)
 
     with pytest.raises(ReviewUnavailable) as caught:

@@ -138,14 +138,15 @@ def test_a_review_fetch_delivered_twice_at_once_counts_once(train_of, monkeypatc
     token = "ghp_R3l3as3b0tT0k3nF0rT3st1ngOnly0000"
     train = train_of(picks=1, tests=False)
     pick = Pick.objects.get(pk=train.picks[0])
-    Pick.objects.filter(pk=pick.pk).update(
-        review_url="https://github.com/acme/app/pull/7", review_status=ReviewStatus.PENDING
-    )
-    env = {"RELIABILITY_GITHUB_TOKEN": token, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    variable = "RELEASEBOT_REVIEW_TOKEN_RELIABILITY"
+    env = {variable: token, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     with github_server(token) as stub, worker(concurrency=2, env=env) as process:
+        Pick.objects.filter(pk=pick.pk).update(
+            review_url=f"{stub.url}/acme/app/pull/7", review_status=ReviewStatus.PENDING
+        )  # a pull request on the configured (local, plain-HTTP) tool
         Repository.objects.filter(pk=train.repository.pk).update(
-            review_tool=ReviewTool.GITHUB, review_api_url=stub.url,
-            review_token_env="RELIABILITY_GITHUB_TOKEN",
+            review_tool=ReviewTool.GITHUB, review_api_url=stub.url, review_allow_http=True,
+            review_token_env=variable,
         )  # fmt: skip
         tasks.pick_review_fetch.delay(pick.pk)
         tasks.pick_review_fetch.delay(pick.pk)

@@ -7,6 +7,8 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from common.outbound import host_of, url_refusal
+from common.redact import REVIEW_TOKEN_NAME, REVIEW_TOKEN_PREFIX
 from pushes.choices import ReviewTool
 from pushes.reviews.adapters.base import ReviewAdapter, ReviewUnavailable
 from pushes.reviews.adapters.gerrit import GerritAdapter
@@ -29,27 +31,43 @@ ADAPTERS: dict[str, type[ReviewAdapter]] = {
 
 
 def adapter_for(repository: Repository, link: ReviewLink) -> ReviewAdapter | None:
-    """The adapter that can count `link`'s comments, or None for a tool we do not know.
+    """The adapter that counts `link`'s comments, or None when it must not be fetched.
 
-    The adapter is the link's tool's. The repository's review settings (API URL, token) are for
-    the tool it names, so they apply only to links on that tool. A link elsewhere (a github.com
-    pull request in a Phabricator shop, or any link when the repository names no tool) is read
-    anonymously from the API its own URL implies: a token never goes to a tool it was not
-    issued for.
+    Releasebot calls only the API the repository configured: its review tool at
+    `review_api_url`, or that tool's public API when it is blank (api.github.com, gitlab.com;
+    Phabricator and Gerrit have none, so nothing is fetched). A link is fetched only when it is
+    a review on that tool's own web host; a link anywhere else (another tool, another host, a
+    host a commit message made up) stays the pick's review link, shown and never fetched. The
+    API must be HTTPS unless the repository allows plain HTTP.
     """
-    adapter_class = ADAPTERS.get(link.tool)
-    if adapter_class is None:
+    adapter_class = ADAPTERS.get(repository.review_tool)
+    if adapter_class is None or link.tool != repository.review_tool:
         return None
-    if repository.review_tool != link.tool:
-        return adapter_class(adapter_class.api_url_for(link), None)
-    api_url = repository.review_api_url.strip() or adapter_class.api_url_for(link)
+    api_url = repository.review_api_url.strip() or adapter_class.default_api_url
+    if not api_url:
+        return None
+    if refusal := url_refusal(api_url, allow_http=repository.review_allow_http):
+        logger.warning("Review API of %s not called: %s", repository.slug, refusal)
+        return None
+    if host_of(link.url) not in adapter_class.web_hosts(api_url):
+        return None
     return adapter_class(api_url, _token(repository.review_token_env))
 
 
 def _token(variable: str) -> str | None:
-    """Secrets come from the environment only; the row holds the variable's name."""
+    """Secrets come from the environment only, from variables named RELEASEBOT_REVIEW_TOKEN_...;
+    the row holds the variable's name. Any other name is refused: it could name a secret of the
+    worker's that was never meant for a review tool."""
     variable = variable.strip()
     if not variable:
+        return None
+    if not REVIEW_TOKEN_NAME.match(variable):
+        logger.warning(
+            "Review token variable %s refused: only %s... variables hold review tokens; "
+            "asking anonymously",
+            variable,
+            REVIEW_TOKEN_PREFIX,
+        )
         return None
     token = os.environ.get(variable, "").strip()
     if not token:

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from common.outbound import host_of
+from common.redact import redact
 from pushes.reviews.links import ReviewLink
 
 logger = logging.getLogger(__name__)
@@ -43,11 +45,13 @@ class _Session(requests.Session):
 
 
 class ReviewAdapter:
-    """Counts the comments of one review on one tool. Subclasses set `tool` and `name`, derive
-    their API base from a link (`api_url_for`) and implement `count_comments`."""
+    """Counts the comments of one review on one tool, at the API the repository configured.
+    Subclasses set `tool`, `name` and `default_api_url` (the public service's API, or "" when
+    the tool has none) and implement `count_comments`."""
 
     tool: ClassVar[str]
     name: ClassVar[str]
+    default_api_url: ClassVar[str] = ""
 
     def __init__(self, api_url: str, token: str | None, timeout: float = 10) -> None:
         self.api_url = api_url.rstrip("/")
@@ -58,9 +62,9 @@ class ReviewAdapter:
         return f"{type(self).__name__}({self.api_url!r}, token={'set' if self.token else None})"
 
     @classmethod
-    def api_url_for(cls, link: ReviewLink) -> str:
-        """The API base for a link when the repository names none."""
-        raise NotImplementedError
+    def web_hosts(cls, api_url: str) -> set[tuple[str, int | None]]:
+        """The hosts (and ports) whose review links this API answers for: its own."""
+        return {host_of(api_url)}
 
     def count_comments(self, link: ReviewLink) -> int:
         raise NotImplementedError
@@ -68,7 +72,7 @@ class ReviewAdapter:
     # -- for subclasses --------------------------------------------------------------------
 
     def base_for(self, link: ReviewLink) -> str:
-        return self.api_url or self.api_url_for(link)
+        return self.api_url
 
     def session(self) -> requests.Session:
         """A fresh session per count: a worker runs for days, its sockets should not."""
@@ -80,9 +84,7 @@ class ReviewAdapter:
         return [self.token] if self.token else []
 
     def unavailable(self, message: str) -> ReviewUnavailable:
-        for secret in self.secrets():
-            message = message.replace(secret, "***")
-        return ReviewUnavailable(f"{self.name}: {message}")
+        return ReviewUnavailable(f"{self.name}: {redact(message, self.secrets())}")
 
     def request(
         self, session: requests.Session, method: str, url: str, **kwargs: Any
@@ -132,8 +134,3 @@ class ReviewAdapter:
 def same_origin(url: str, other: str) -> bool:
     a, b = urlsplit(url), urlsplit(other)
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
-
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -21,11 +21,6 @@ class GerritAdapter(ReviewAdapter):
     tool = ReviewTool.GERRIT
     name = "Gerrit"
 
-    @classmethod
-    def api_url_for(cls, link: ReviewLink) -> str:
-        # Everything before /c/: the scheme and host, plus a path prefix if Gerrit has one.
-        return link.url.split("/c/", 1)[0]
-
     def secrets(self) -> list[str]:
         password = self.token.partition(":")[2] if self.token else ""
         return [s for s in (self.token, password) if s]

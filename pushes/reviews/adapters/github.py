@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from common.outbound import host_of
 from pushes.choices import ReviewTool
 from pushes.reviews.adapters.base import MAX_PAGES, PAGE_SIZE, ReviewAdapter, same_origin
 from pushes.reviews.links import ReviewLink
@@ -16,12 +17,14 @@ class GitHubAdapter(ReviewAdapter):
     tool = ReviewTool.GITHUB
     name = "GitHub"
 
+    default_api_url = "https://api.github.com"
+
     @classmethod
-    def api_url_for(cls, link: ReviewLink) -> str:
-        parts = urlsplit(link.url)
-        if parts.hostname in ("github.com", "www.github.com"):
-            return "https://api.github.com"
-        return f"{parts.scheme}://{parts.netloc}/api/v3"  # GitHub Enterprise Server
+    def web_hosts(cls, api_url: str) -> set[tuple[str, int | None]]:
+        # github.com's API has a host of its own; GitHub Enterprise Server's is under /api/v3.
+        if host_of(api_url) == ("api.github.com", None):
+            return {("github.com", None), ("www.github.com", None)}
+        return super().web_hosts(api_url)
 
     def count_comments(self, link: ReviewLink) -> int:
         segments = urlsplit(link.url).path.strip("/").split("/")

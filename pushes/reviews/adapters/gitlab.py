@@ -16,10 +16,7 @@ class GitLabAdapter(ReviewAdapter):
     tool = ReviewTool.GITLAB
     name = "GitLab"
 
-    @classmethod
-    def api_url_for(cls, link: ReviewLink) -> str:
-        parts = urlsplit(link.url)
-        return f"{parts.scheme}://{parts.netloc}/api/v4"
+    default_api_url = "https://gitlab.com/api/v4"
 
     def project_path(self, link: ReviewLink, base: str) -> str:
         """`group/sub/project` from the merge request's URL, less the instance's relative URL

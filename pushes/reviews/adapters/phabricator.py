@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from pushes.choices import ReviewTool
-from pushes.reviews.adapters.base import MAX_PAGES, PAGE_SIZE, ReviewAdapter, origin_of
+from pushes.reviews.adapters.base import MAX_PAGES, PAGE_SIZE, ReviewAdapter
 from pushes.reviews.links import ReviewLink
 
 COMMENT_TYPES = ("comment", "inline")
@@ -18,10 +18,6 @@ COMMENT_TYPES = ("comment", "inline")
 class PhabricatorAdapter(ReviewAdapter):
     tool = ReviewTool.PHABRICATOR
     name = "Phabricator"
-
-    @classmethod
-    def api_url_for(cls, link: ReviewLink) -> str:
-        return origin_of(link.url)
 
     def count_comments(self, link: ReviewLink) -> int:
         base = self.base_for(link)
