@@ -107,9 +107,10 @@ def test_a_command_deploy_hook_gets_the_same_clean_environment(worker_env, push_
     assert push.state == PushState.DONE and not push.error
     env = json.loads(out.read_text())
     push_values = {"RELEASEBOT_REPOSITORY", "RELEASEBOT_BRANCH", "RELEASEBOT_PUSH"}
-    push_values |= {"RELEASEBOT_TAG", "RELEASEBOT_SHA"}
+    push_values |= {"RELEASEBOT_TAG", "RELEASEBOT_SHA", "RELEASEBOT_IDEMPOTENCY_KEY"}
     assert set(env) - ALLOWED - {"LC_ALL"} == push_values | {"TEST_SHARDS"}
     assert env["RELEASEBOT_TAG"] == push.tag
+    assert env["RELEASEBOT_IDEMPOTENCY_KEY"] == f"releasebot-push-{push.pk}-deploy"
 
 
 def test_a_failing_deploy_hook_command_output_is_redacted_in_the_push_error(worker_env, push_with):
