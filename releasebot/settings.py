@@ -142,6 +142,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",  # refuses limit=x, offset=-1
     # Refusals from the domain and DRF's validation errors share one error shape.
     "EXCEPTION_HANDLER": "common.api.exception_handler",
+    # DRF's JSON parser with a depth limit (a deeply nested body was a RecursionError), then
+    # the form parsers DRF has by default.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {

@@ -5,7 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.settings import api_settings
 
 from releasebot import views
 
@@ -21,9 +22,18 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    # DRF's token view names its own parsers: ours instead, for the JSON depth limit.
+    path(
+        "api/auth/token/",
+        ObtainAuthToken.as_view(parser_classes=api_settings.DEFAULT_PARSER_CLASSES),
+        name="api-token",
+    ),
     path("api/karma/", include("karma.api.urls")),  # before pushes' catch-all under api/
     path("api/", include("pushes.api.urls")),
     path("", include("chat.urls")),
     path("", include("pushes.urls")),
 ]
+
+# A 400 from Django itself (a body too large, too many fields) answers in the API's error shape
+# under /api/.
+handler400 = "common.api.bad_request"
