@@ -19,8 +19,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from slack_sdk.signature import SignatureVerifier
 
-MAX_DEPTH = 32
-json_too_deep = None
+from common.parsers import MAX_DEPTH, json_too_deep
 from tests.chat.conftest import SECRET, stub  # noqa: F401
 from tests.chat.slack_stub import TOKEN
 from tests.security.matrix import API_ROWS, PAGE_ROWS, fill
