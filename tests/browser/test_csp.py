@@ -120,3 +120,23 @@ def test_htmx_and_app_js_still_work_under_the_policy(page_as, live_server, pick,
     # and htmx's request indicator styles come from app.css, not an injected <style>
     assert page.page.evaluate("document.querySelectorAll('style').length") == 0
     assert page.page.evaluate("window.__violations") + page.console == []
+
+
+def test_the_risk_table_skips_its_refresh_while_picks_are_ticked(page_as, live_server, pick):
+    """The idle check moved from an htmx trigger filter (eval) to app.js: a ticked pick keeps
+    the 10 s refresh away; with nothing ticked the table refreshes again."""
+    page = Watched(page_as("rel"))
+    assert page.visit(f"{live_server.url}/dashboard/risk/") == []
+    refreshes: list[str] = []
+    page.page.on(
+        "request", lambda r: refreshes.append(r.url) if "/dashboard/risk/table/" in r.url else None
+    )
+    box = "#risk-table input[name=pick]:not(:disabled)"
+    page.page.check(box)
+    page.page.wait_for_timeout(11_000)
+    assert refreshes == [] and page.page.is_checked(box)
+    page.page.uncheck(box)
+    page.page.click("h1")  # the focus out of the table too
+    with page.page.expect_request(lambda r: "/dashboard/risk/table/" in r.url, timeout=12_000):
+        pass
+    assert page.page.evaluate("window.__violations") + page.console == []
