@@ -5,8 +5,10 @@ Every listener acks first (Slack gives 3 seconds), then answers through the one 
 the command's response_url (or in the channel) when done. A button press is quick (one service
 call, one chat.update), so it is answered in Bolt's listener thread.
 
-HTTP mode: `views.slack_events` hands requests to Bolt's Django adapter, which checks the
-signature and the timestamp. Socket Mode: `manage.py bot_slack`.
+HTTP mode: `views.slack_events` checks the signature and the timestamp itself, then that the
+body is one Bolt can read (`request_refusal`), and only then hands the request to Bolt's Django
+adapter, which checks the signature again. Bolt parses the body before it checks the signature,
+so without that a malformed anonymous body was a 500. Socket Mode: `manage.py bot_slack`.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from slack_bolt import Ack, App, Respond, Say
 from slack_bolt.adapter.django import SlackRequestHandler
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 
 from chat import blocks, commands, notifier, slackapi, tasks
 from common.errors import DomainError, Forbidden, NotFound
+from common.parsers import json_too_deep
 from pushes import selectors
 
 log = logging.getLogger(__name__)
@@ -61,6 +69,81 @@ def request_handler() -> SlackRequestHandler:
 @functools.lru_cache(maxsize=4)
 def _handler(token: str, secret: str, api_url: str) -> SlackRequestHandler:
     return SlackRequestHandler(build_app())
+
+
+# --- what is refused before Bolt sees it ------------------------------------------------
+
+
+# Block Kit payloads nest deeper than the API's bodies (a message's rich text inside its blocks
+# inside the payload), so Slack gets a roomier limit: still far below json's recursion limit.
+SLACK_MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+UNSIGNED = Refusal(
+    401, "invalid-signature", "This request is not signed with Slack's signing secret, or is stale."
+)
+MALFORMED = Refusal(400, "invalid-body", "This signed request's body is not one Slack sends.")
+
+
+def request_refusal(*, body: bytes, headers: Mapping[str, str], secret: str) -> Refusal | None:
+    """Why a request to /slack/events is refused before Bolt parses it, or None.
+
+    First the signature, with the timestamp a whole number within five minutes (Slack's own
+    rule): anything else is a 401 and its body is never parsed. A body only Slack's secret could
+    have signed is then read the way Bolt reads it, depth-limited; one Bolt would trip over (not
+    JSON, a list, nested too deep) is a 400."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    try:
+        text = body.decode("utf-8")  # Slack sends UTF-8; the signature is over that text
+    except UnicodeDecodeError:
+        return UNSIGNED
+    well_formed = (
+        timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12  # else an overflow
+    ) and signature.isascii()  # hmac.compare_digest raises on other text
+    verifier = SignatureVerifier(secret)
+    if not (well_formed and verifier.is_valid(body=text, timestamp=timestamp, signature=signature)):
+        return UNSIGNED
+    content_type = headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type == "application/json" or text.startswith("{"):  # as Bolt decides
+        documents = [text]
+    else:
+        documents = [value for name, value in parse_qsl(text) if name == "payload"]
+    if any(json_too_deep(document, SLACK_MAX_DEPTH) for document in documents):
+        return MALFORMED
+    try:  # parses the body and reads its context (team, user, channel) as Bolt will
+        parsed = BoltRequest(body=text, headers=dict(headers)).body
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return MALFORMED
+    return None if _shaped_like_slack(parsed) else MALFORMED
+
+
+# Fields Slack sends as objects (or null), and as lists of objects, where Bolt's middleware and
+# matchers call .get() on them: another type there was a 500 inside Bolt.
+_OBJECTS = ("event", "view", "team", "user", "channel", "container", "message", "enterprise")
+_LISTS_OF_OBJECTS = ("actions", "authorizations")
+
+
+def _shaped_like_slack(parsed: object) -> bool:
+    if not isinstance(parsed, dict):
+        return False
+    if any(not isinstance(parsed.get(name) or {}, dict) for name in _OBJECTS):
+        return False
+    for name in _LISTS_OF_OBJECTS:
+        items = parsed.get(name) or []
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return False
+    return True
 
 
 # --- listeners ----------------------------------------------------------------------------

@@ -4,42 +4,56 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from chat import commands, slack
+from common.api import TOO_LARGE
 
 CONVERSATION = "chat-console"  # the session key
 KEEP = 30  # exchanges kept in the session
 MAX_LENGTH = 2000
 
 
-@csrf_exempt  # Slack signs its requests instead; Bolt checks the signature and the timestamp
+@csrf_exempt  # Slack signs its requests instead: the signature and its age are checked first
 def slack_events(request: HttpRequest) -> HttpResponse:
-    """Slash commands, events and button presses from Slack, handed to Bolt."""
+    """Slash commands, events and button presses from Slack: checked, then handed to Bolt.
+    Every refusal answers in the API's error shape."""
     if not (settings.SLACK_BOT_TOKEN and settings.SLACK_SIGNING_SECRET):
-        return _plain(
+        return _error(
+            "not-configured",
             "Slack is not configured on this Releasebot: set SLACK_BOT_TOKEN and "
             "SLACK_SIGNING_SECRET to use this endpoint.",
             status=404,
         )
     if settings.SLACK_APP_TOKEN:
-        return _plain(
+        return _error(
+            "not-configured",
             "Slack reaches this Releasebot over Socket Mode (SLACK_APP_TOKEN is set): the bot "
             "service (manage.py bot_slack) receives its events, not this endpoint.",
             status=404,
         )
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse(TOO_LARGE, status=413)
+    refusal = slack.request_refusal(
+        body=body, headers=request.headers, secret=settings.SLACK_SIGNING_SECRET
+    )
+    if refusal is not None:
+        return JsonResponse(refusal.as_dict(), status=refusal.status)
     return slack.request_handler().handle(request)
+
+
+def _error(code: str, message: str, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message}, status=status)
 
 
 def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))  # django-htmx's middleware sets it
-
-
-def _plain(text: str, *, status: int) -> HttpResponse:
-    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
 @login_required

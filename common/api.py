@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.http import QueryDict
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.views import defaults
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -27,6 +29,8 @@ NON_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):  # raised by request.data, past the size limit
+        return Response(TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -44,6 +48,24 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
         response.data["error"] = "method-not-allowed"
     return response
+
+
+TOO_LARGE = {
+    "error": "too-large",
+    "message": "The request body is larger than this server accepts.",
+}
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (handler400: a body past DATA_UPLOAD_MAX_MEMORY_SIZE, too many form fields,
+    a bad Host) for a request that never reached a DRF view's exception handler. Under /api/ it
+    answers in the error shape (413 for a body too large); pages get Django's own page."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    malformed = {"error": "bad-request", "message": "The request was malformed."}
+    return JsonResponse(malformed, status=400)
 
 
 def _first_message(detail: object, field: str = "") -> str:

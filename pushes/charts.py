@@ -3,6 +3,12 @@
 Pure functions of plain values returning SVG markup. No JavaScript and no external file: the
 tooltip script pygal links by default (a CDN) is switched off, and each bar gets a native SVG
 <title> instead, which every browser shows on hover. Colours and fonts are app.css's.
+
+pygal styles each chart with a <style> element of its own (its rules are scoped to the chart's
+random id and carry the chart's colours, so they cannot move to a static file). The page's
+Content-Security-Policy refuses inline styles, so each chart takes the request's CSP nonce and
+puts it on that element: the one inline style the site allows, on this page only. The tooltip
+group pygal hides with a style attribute (which no nonce covers) is dropped: no script shows it.
 """
 
 from __future__ import annotations
@@ -75,12 +81,17 @@ def _config(**options: object) -> dict[str, object]:
     return base
 
 
-def _svg(chart: pygal.graph.graph.Graph, names: Sequence[str]) -> str:
+def _svg(chart: pygal.graph.graph.Graph, names: Sequence[str], nonce: str) -> str:
     """Render, then give each bar a <title> ("Shipped · Wed 25 Nov: 3") for hover."""
     root = ET.fromstring(chart.render(is_unicode=True))
     for parent in list(root.iter()):  # pygal's inline config script: nothing reads it here
         for script in parent.findall(f"{{{SVG_NS}}}script"):
             parent.remove(script)
+        for tooltip in parent.findall(f"{{{SVG_NS}}}g[@class='tooltip']"):
+            parent.remove(tooltip)
+    for style in root.iter(f"{{{SVG_NS}}}style"):
+        if nonce:
+            style.set("nonce", nonce)
     for number, name in enumerate(names):
         for series in root.iter(f"{{{SVG_NS}}}g"):
             if f"serie-{number} " not in series.get("class", "") + " ":
@@ -101,7 +112,11 @@ def _title(item: ET.Element, name: str) -> None:
 
 
 def picks_per_day_chart(
-    days: Sequence[dt.date], series: Mapping[str, Sequence[int]], names: Mapping[str, str]
+    days: Sequence[dt.date],
+    series: Mapping[str, Sequence[int]],
+    names: Mapping[str, str],
+    *,
+    nonce: str = "",
 ) -> str:
     """Stacked bars: what happened to picks each day, one colour per outcome."""
     chart = pygal.StackedBar(
@@ -122,11 +137,15 @@ def picks_per_day_chart(
     chart.value_formatter = lambda v: f"{v:.0f}"
     for outcome, counts in series.items():
         chart.add(names[outcome], [c or None for c in counts])
-    return _svg(chart, [names[o] for o in series])
+    return _svg(chart, [names[o] for o in series], nonce)
 
 
 def confirmation_chart(
-    labels: Sequence[str], asked: Sequence[int], confirmed: Sequence[int]
+    labels: Sequence[str],
+    asked: Sequence[int],
+    confirmed: Sequence[int],
+    *,
+    nonce: str = "",
 ) -> str:
     """Bars per push: the share of picks asked to confirm that confirmed before it ran."""
     chart = pygal.Bar(
@@ -150,11 +169,15 @@ def confirmation_chart(
             for a, c in zip(asked, confirmed, strict=True)
         ],
     )
-    return _svg(chart, ["Confirmed before the push"])
+    return _svg(chart, ["Confirmed before the push"], nonce)
 
 
 def duration_chart(
-    labels: Sequence[str], minutes: Sequence[float | None], failed: Sequence[bool]
+    labels: Sequence[str],
+    minutes: Sequence[float | None],
+    failed: Sequence[bool],
+    *,
+    nonce: str = "",
 ) -> str:
     """Bars per push: finished minus started, in minutes; failed pushes in red."""
     chart = pygal.StackedBar(
@@ -175,4 +198,4 @@ def duration_chart(
     bad = [m if m is not None and f else None for m, f in zip(minutes, failed, strict=True)]
     chart.add("Done", done)
     chart.add("Failed", bad)
-    return _svg(chart, ["Done", "Failed"])
+    return _svg(chart, ["Done", "Failed"], nonce)

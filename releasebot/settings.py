@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import csp.constants as csp
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -129,8 +130,42 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusting X-Forwarded-Proto is opt-in: only a proxy that sets it (and drops a client's own)
+# may be believed. Behind such a proxy, with SECURE_SSL_REDIRECT on, leaving it off loops.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
+)
 # --- end of HTTPS ---
+
+# --- Content-Security-Policy and the other response headers (issue 14, item 6) ---
+# django-csp (Mozilla's, maintained) rather than a middleware of our own: the policy is data
+# here, a view can be given its own (csp.decorators), and a nonce is only put in the header of
+# a response whose page used one. The policy allows no inline script, no on* attribute, no eval
+# and no inline style: templates load common/static/releasebot/app.js and app.css, and htmx's
+# eval and indicator styles are off (base.html). One exception: the push dashboard's pygal
+# charts carry <style> elements with the request's nonce (pushes/charts.py); the nonce source
+# is only sent on that page. tests/security/test_headers.py and tests/browser/test_csp.py.
+INSTALLED_APPS += ["csp"]  # its system checks
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],  # the nonce only where a page asked for it
+        "img-src": [csp.SELF, "data:"],  # data: for the favicon in base.html
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+    },
+}
+# Django's defaults, set here so they are visible and tested: no framing (with frame-ancestors
+# above), no MIME sniffing, no referrer to other origins, a window of our own.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# --- end of Content-Security-Policy ---
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -142,6 +177,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",  # refuses limit=x, offset=-1
     # Refusals from the domain and DRF's validation errors share one error shape.
     "EXCEPTION_HANDLER": "common.api.exception_handler",
+    # DRF's JSON parser with a depth limit (a deeply nested body was a RecursionError), then
+    # the form parsers DRF has by default.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {

@@ -91,12 +91,13 @@ def test_the_endpoint_says_when_slack_is_not_configured_here(settings, client):
     settings.SLACK_BOT_TOKEN = settings.SLACK_SIGNING_SECRET = settings.SLACK_APP_TOKEN = ""
     response = client.post("/slack/events", data="{}", content_type="application/json")
     assert response.status_code == 404
-    assert response.content.decode().startswith("Slack is not configured on this Releasebot")
+    assert response.json()["error"] == "not-configured"
+    assert response.json()["message"].startswith("Slack is not configured on this Releasebot")
     settings.SLACK_BOT_TOKEN, settings.SLACK_SIGNING_SECRET = TOKEN, SECRET
     settings.SLACK_APP_TOKEN = "xapp-1-test"
     response = client.post("/slack/events", data="{}", content_type="application/json")
     assert response.status_code == 404
-    assert "Socket Mode" in response.content.decode()
+    assert "Socket Mode" in response.json()["message"]
 
 
 # --- the slash command --------------------------------------------------------------------

@@ -136,3 +136,29 @@ def test_secrets_are_read_from_the_environment_and_nowhere_else(tmp_path):
     assert with_secrets["database"] == "db-pass-from-env"
     assert with_secrets["broker"] == slack["REDIS_URL"]
     assert without["https"] == [False, True, True, True, 365 * 24 * 3600, True, True]
+
+
+READ_HEADERS = """
+import json
+from django.conf import settings as s
+print(json.dumps({
+    "proxy": s.SECURE_PROXY_SSL_HEADER,
+    "csp": "csp.middleware.CSPMiddleware" in s.MIDDLEWARE,
+    "frame": s.X_FRAME_OPTIONS,
+}))
+"""
+
+
+def test_the_proxy_header_is_trusted_only_when_asked_and_check_deploy_stays_clean(tmp_path):
+    """X-Forwarded-Proto is believed only with SECURE_PROXY_SSL_HEADER=1 (a client could send
+    it itself); either way production keeps the CSP and `check --deploy` has nothing to say."""
+    envs = [production(tmp_path), production(tmp_path, SECURE_PROXY_SSL_HEADER="1")]
+    reads = [manage(env, "shell", "--no-imports", "-c", READ_HEADERS) for env in envs]
+    checks = [manage(env, "check", "--deploy", "--fail-level", "WARNING") for env in envs]
+    (code_off, out_off), (code_on, out_on) = map(finished, reads)
+    assert (code_off, code_on) == (0, 0), out_off + out_on
+    assert json.loads(out_off) == {"proxy": None, "csp": True, "frame": "DENY"}
+    assert json.loads(out_on)["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    for process in checks:
+        code, output = finished(process)
+        assert (code, output.strip()) == (0, CLEAN)
