@@ -26,7 +26,13 @@ from django.utils.module_loading import import_string
 from common.errors import Conflict, DomainError, Forbidden
 from karma.services import ONLY_RELEASE_ENGINEERS as ONLY_KARMA_CHANGERS
 from karma.services import karma_may_change
-from pushes.choices import PICK_TRANSITIONS, BranchState, PickState, PushState
+from pushes.choices import (
+    PICK_TRANSITIONS,
+    PUSH_UPCOMING_STATES,
+    BranchState,
+    PickState,
+    PushState,
+)
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
 
 
@@ -85,6 +91,7 @@ class Move:
     code: str = ""  # the refusal's code in a wrong state, instead of the target's own
     verb: str = ""  # as in "Only release engineers can <verb> picks"; the name when empty
     after: str = ""  # what it means for the person who made it, after "Pick #12 confirmed: "
+    needs_push: bool = False  # a pick's move that only means something while a push is to come
     asks_first: bool = False  # before its slot it asks first (a page says what it means; the
     # API takes early=true), because people not asked yet would be left behind
     channels: frozenset[Channel] = field(default=ALL_CHANNELS)
@@ -140,6 +147,7 @@ CONFIRM = Move(
     from_states=_ASKED,
     already=frozenset({PickState.CONFIRMED}),
     reason=Reason.NONE,
+    needs_push=True,
     after="you are down to support its push",
     channels=frozenset({Channel.PAGE, Channel.API, Channel.CHAT}),
 )
@@ -346,7 +354,19 @@ def move_refusal(move: Move, obj: object, actor: Engineer | None) -> DomainError
     state = getattr(obj, "state", None)
     if move.from_states and state not in move.from_states | move.already:
         return _wrong_state(move, obj)
+    if move.needs_push and state not in move.already and not _push_to_come(obj):
+        return IllegalTransition(
+            f"Pick #{getattr(obj, 'pk', '')} waits for no push yet: there is nothing to "
+            f"{move.verb_text} for; you will be asked before the push that takes it.",
+            code="no-push-yet",
+            details={"pick": getattr(obj, "pk", None), "state": state},
+        )
     return None
+
+
+def _push_to_come(obj: object) -> bool:
+    push = getattr(obj, "push", None)
+    return push is not None and push.state in PUSH_UPCOMING_STATES
 
 
 def move_check(move: Move, obj: object, actor: Engineer | None) -> bool:

@@ -113,6 +113,35 @@ def test_not_this_time_on_the_last_push_waits_for_the_next_cut_and_says_so(
     assert "waits for the next weekly cut" in services_next_step(pick)
 
 
+def test_im_here_waits_for_a_push_to_confirm_for_on_every_channel(
+    client, rel, alice, branch, landed
+):
+    """After the week's last push an approved pick waits for the cut: "I'm here" would promise
+    support for a push that does not exist, so it is not offered and refused the same way on
+    the API, in chat and on the page, changing nothing. (The model test found a confirmed pick
+    with no push, told "be online for its push".)"""
+    for push in _pushes(branch):
+        Push.objects.filter(pk=push.pk).update(state=PushState.DONE)
+    pick = _pick(alice, landed["fix"], state=PickState.APPROVED)
+    assert pick.push is None
+
+    refused = assert_error(
+        client_for(alice).post(f"/api/picks/{pick.pk}/confirm/"), 409, "no-push-yet"
+    )
+    assert refused["message"].startswith(f"Pick #{pick.pk} waits for no push yet")
+    reply = answer(f"confirm {pick.pk}", engineer=alice)
+    assert reply.refused and "waits for no push yet" in reply.text
+    client.force_login(alice.user)
+    page = client.get(reverse("pick", args=[pick.pk])).content.decode()
+    assert "I&#x27;m here" not in page and "I'm here" not in page
+    posted = client.post(reverse("pick-confirm", args=[pick.pk]), follow=True)
+    assert "waits for no push yet" in posted.content.decode()
+    pick.refresh_from_db()
+    assert (pick.state, pick.push) == (PickState.APPROVED, None)
+    assert not pick.events.filter(to_state=PickState.CONFIRMED).exists()
+    assert "waits for the next weekly cut" in services_next_step(pick)
+
+
 def services_next_step(pick: Pick) -> str:
     from pushes.selectors import pick_next_step
 

@@ -63,10 +63,10 @@ def test_a_hostile_history_is_picked_and_pushed_with_true_stats_and_nothing_run(
     assert sorted(picks["names"].paths) == sorted(NAMES)
     assert (picks["names"].lines_added, picks["names"].files_changed) == (len(NAMES), len(NAMES))
 
+    Pick.objects.filter(pk__in=[p.pk for p in picks.values()]).update(push=train.push)
     for pick in picks.values():
         services.pick_approve(pick_id=pick.pk, actor=rel)
         services.pick_confirm(pick_id=pick.pk, actor=alice)
-    Pick.objects.filter(pk__in=[p.pk for p in picks.values()]).update(push=train.push)
     services.pick_withdraw(pick_id=train.picks[0], actor=rel)
     push = services.push_run(push_id=train.push.pk)
     assert (push.state, push.error) == (PushState.DONE, "")
@@ -97,9 +97,9 @@ def test_a_pick_conflicting_on_hostile_file_names_names_them_exactly(train_of, a
     wanted = remote.commit({n: "three\n" for n in hostile}, "Change them again")
     services.trunk_sync(repository=train.repository)
     base_pick = services.pick_request(requestor=alice, revision=base, reason="Needed").pick
+    Pick.objects.filter(pk=base_pick.pk).update(push=train.push)
     services.pick_approve(pick_id=base_pick.pk, actor=rel)
     services.pick_confirm(pick_id=base_pick.pk, actor=alice)
-    Pick.objects.filter(pk=base_pick.pk).update(push=train.push)
     services.pick_withdraw(pick_id=train.picks[0], actor=rel)
     assert services.push_run(push_id=train.push.pk).state == PushState.DONE
 
