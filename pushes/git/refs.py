@@ -213,6 +213,20 @@ def push(path: Path, refs: list[str]) -> None:
         _exec(git, args, timeout=NETWORK_TIMEOUT)
 
 
+def remote_tag(path: Path, name: str) -> str | None:
+    """The commit origin's tag ``name`` points at right now (asks the remote), or None."""
+    ref = _check_ref(f"refs/tags/{name}")
+    with _open(path) as git:
+        args = ["ls-remote", "--tags", "--end-of-options", "origin", ref, f"{ref}^{{}}"]
+        out = _exec(git, args, timeout=NETWORK_TIMEOUT).text
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, got = line.partition("\t")
+        found[got] = sha
+    # An annotated tag is listed twice: the tag object, then ^{} and the commit it points at.
+    return found.get(f"{ref}^{{}}") or found.get(ref)
+
+
 def remote_branch_head(path: Path, branch: str) -> str | None:
     """Where origin's ``branch`` points right now (asks the remote), or None."""
     ref = _branch_ref(branch)

@@ -392,3 +392,27 @@ def dashboard_repository(*, slug: str | None) -> tuple[Repository | None, list[R
     active = list(Repository.objects.filter(is_active=True))
     chosen = next((r for r in active if r.slug == slug), active[0] if active else None)
     return chosen, active
+
+
+def push_summary(*, push: Push) -> str:
+    """Who confirmed, what went out, what did not and why: one paragraph."""
+    picks = list(push.picks.select_related("requestor__user").order_by("trunk_position", "pk"))
+    late = list(
+        push.shipped_picks.exclude(push=push)
+        .select_related("requestor__user")
+        .order_by("trunk_position", "pk")
+    )
+    out = [p for p in picks if p.state == PickState.SHIPPED and p.shipped_with_id == push.pk]
+    not_out = [p for p in picks if p not in out]
+    shipped = len(out) + len(late)
+    lines = [f"Push {push.label} of {push.branch.name}: {shipped} picks shipped in {push.tag}."]
+    if out or late:
+        confirmed = sorted({str(p.requestor) for p in (*out, *late)})
+        lines.append(f"Confirmed and shipped: {', '.join(confirmed)}.")
+    for pick in late:
+        lines.append(f"#{pick.pk} {pick.short_sha} shipped too (picked in an earlier push).")
+    for pick in not_out:
+        lines.append(f"#{pick.pk} {pick.short_sha} not shipped: {pick.get_state_display()}.")
+    if push.error:
+        lines.append(push.error)
+    return " ".join(lines)

@@ -43,7 +43,6 @@ from pushes.services.push_run import (
     PushBusy,
     push_retry,
     push_run,
-    push_summary,
     push_tag_name,
 )
 from pushes.services.rehearsal import push_rehearse
@@ -104,7 +103,6 @@ __all__ = [
     "push_run",
     "push_schedule",
     "push_start_now",
-    "push_summary",
     "push_tag_name",
     "repository_fetch",
     "revision_resolve",

@@ -46,6 +46,7 @@ from pushes.choices import (
 from pushes.locks import LockTimeout, repository_lock
 from pushes.models import Engineer, Pick, Push, PushEvent
 from pushes.risk import LOW, pick_risk
+from pushes.selectors.push_dashboard import push_summary
 from pushes.services.branch_index import (
     branch_commits_shipped,
     branch_index,
@@ -118,8 +119,9 @@ def _fresh(push_id: int) -> Push:
 def _resume_here(push: Push) -> Push:
     """A push resumed on a host whose clone lacks what the run before made (that run was on
     another host, which stopped). Deploying, origin has the push: fetch it. Tagging or pushing,
-    the branch the run before built is on no host alive: merge again here, from the picks the
-    database recorded (`branch_reconcile` and `merge_one` find what origin already has)."""
+    unless origin has it, the branch the run before built is on no host alive: merge again
+    here, from the picks the database recorded (`branch_reconcile` and `merge_one` find what
+    origin already has)."""
     if push.state not in (PushState.TAGGING, PushState.PUSHING, PushState.DEPLOYING):
         return push
     repository = push.branch.repository
@@ -130,9 +132,13 @@ def _resume_here(push: Push) -> Push:
     )  # fmt: skip
     if _has_all(path, made):
         return push
-    if push.state == PushState.DEPLOYING:  # origin has the push: shipping reads it from there
-        with repository_lock(repository.slug):
-            git.sync(path, repository.remote_url)
+    with repository_lock(repository.slug):
+        git.sync(path, repository.remote_url)
+    # Deploying, origin has the push: shipping reads it from there. Pushing, origin may have
+    # it too (the run before pushed, then stopped): fetched, the clone has its head.
+    if push.state == PushState.DEPLOYING or (
+        push.state == PushState.PUSHING and _has_all(path, made)
+    ):
         return push
     _advance(
         push,
@@ -299,7 +305,21 @@ def _tag(push: Push) -> None:
     path = clone_path(push.branch.repository)
     head = git.branch_tip(path, push.branch.name)
     tag = push_tag_name(push)
-    git.tag_create(path, tag, head, f"Releasebot push {push.label} of {push.branch.name}")
+    message = f"Releasebot push {push.label} of {push.branch.name}"
+    try:
+        git.tag_create(path, tag, head, message)
+    except git.GitError:
+        # An earlier attempt of this push tagged another head, then merged again (a retry, or
+        # origin moved). Origin never got that tag: it is moved. Origin has it: the push went
+        # out with it, and a tag on origin is never made to mean something else.
+        on_origin = git.remote_tag(path, tag)
+        if on_origin is not None:
+            raise git.GitError(
+                f"origin has tag {tag} at {on_origin[:10]} already, not at this push's head "
+                f"{head[:10]}: the push went out before; it is not tagged again"
+            ) from None
+        git.tag_delete(path, tag)
+        git.tag_create(path, tag, head, message)
     _advance(push, PushState.PUSHING, tag=tag, head_sha=head)
 
 
@@ -310,6 +330,12 @@ def _push_remote(push: Push) -> None:
     try:
         git.push(path, [f"refs/heads/{push.branch.name}", f"refs/tags/{push.tag}"])
     except git.GitError as refused:
+        if _went_out(push, path):
+            # The run before pushed (branch and tag at once) and stopped before recording it;
+            # origin's branch may have moved since. The push is out: it is not merged again.
+            _pushed(push, path, reason=f"{push.tag} was on origin already: pushed by the run "
+                    "before, which stopped before recording it.")  # fmt: skip
+            return
         if not _origin_moved(push, path) or _remerges(push) >= REMERGES:
             raise refused
         git.tag_delete(path, push.tag)
@@ -322,13 +348,25 @@ def _push_remote(push: Push) -> None:
             head_sha="",
         )
         return
-    with transaction.atomic():
-        _advance(push, PushState.DEPLOYING, reason=f"Pushed {push.tag}.", pushed_at=timezone.now())
+    _pushed(push, path, reason=f"Pushed {push.tag}.")
+
+
+def _pushed(push: Push, path: Path, *, reason: str) -> None:
+    _advance(push, PushState.DEPLOYING, reason=reason, pushed_at=timezone.now())
     with repository_lock(push.branch.repository.slug):
         branch_index(branch=push.branch, path=path)
     # What the pushed tag carries is shipped, whoever put it on the branch (the branch itself
     # may not have moved: a tag of commits pushed by hand before).
     branch_commits_shipped(branch=push.branch)
+
+
+def _went_out(push: Push, path: Path) -> bool:
+    """Whether origin has this push's tag at its head already; False when origin cannot be
+    asked (then the push's own error is the one to tell)."""
+    try:
+        return bool(push.head_sha) and git.remote_tag(path, push.tag) == push.head_sha
+    except git.GitError:
+        return False
 
 
 def _origin_moved(push: Push, path: object) -> bool:
@@ -418,30 +456,6 @@ def _shipped(pick: Pick, push: Push) -> None:
         pick=pick,
         push=push,
     )
-
-
-def push_summary(*, push: Push) -> str:
-    """Who confirmed, what went out, what did not and why: one paragraph."""
-    picks = list(push.picks.select_related("requestor__user").order_by("trunk_position", "pk"))
-    late = list(
-        push.shipped_picks.exclude(push=push)
-        .select_related("requestor__user")
-        .order_by("trunk_position", "pk")
-    )
-    out = [p for p in picks if p.state == PickState.SHIPPED and p.shipped_with_id == push.pk]
-    not_out = [p for p in picks if p not in out]
-    shipped = len(out) + len(late)
-    lines = [f"Push {push.label} of {push.branch.name}: {shipped} picks shipped in {push.tag}."]
-    if out or late:
-        confirmed = sorted({str(p.requestor) for p in (*out, *late)})
-        lines.append(f"Confirmed and shipped: {', '.join(confirmed)}.")
-    for pick in late:
-        lines.append(f"#{pick.pk} {pick.short_sha} shipped too (picked in an earlier push).")
-    for pick in not_out:
-        lines.append(f"#{pick.pk} {pick.short_sha} not shipped: {pick.get_state_display()}.")
-    if push.error:
-        lines.append(push.error)
-    return " ".join(lines)
 
 
 def push_retry_prepare(*, push: Push, actor: Engineer | None = None) -> None:

@@ -7,6 +7,7 @@ Each test failed on the code before the fix.
 from __future__ import annotations
 
 import pytest
+from django.db import DatabaseError
 
 from chat.commands import answer
 from pushes import services
@@ -14,6 +15,7 @@ from pushes.choices import PickState, PushState
 from pushes.models import BranchCommit, Pick, Push, Revision
 from tests.api import assert_error, client_for
 from tests.repos import git
+from tests.stops import push_stops_before, push_stops_cleared
 
 
 def _pushes(branch) -> list[Push]:
@@ -35,6 +37,10 @@ def _status(alice, sha: str) -> dict:
 
 def _in_tag(remote, tag: str, sha: str) -> bool:
     return sha in git(remote.bare, "rev-list", f"refs/tags/{tag}").split()
+
+
+def _tagged_at(remote, tag: str) -> str:
+    return git(remote.bare, "rev-parse", f"refs/tags/{tag}^{{commit}}").strip()
 
 
 @pytest.fixture
@@ -208,3 +214,64 @@ def test_hand_commits_shipped_by_a_push_whose_tag_carries_them(
     done = services.push_run(push_id=push.pk)  # nothing to pick: the tag is of origin's head
     assert done.head_sha == hotfix
     assert BranchCommit.objects.get(sha=hotfix).shipped_with_id == push.pk
+
+
+def test_a_push_stopped_after_origin_got_it_is_not_merged_again_when_origin_moves(
+    alice, remote, repository, branch, landed, tmp_path
+):
+    """The run pushed branch and tag (at once) and stopped before recording it; someone then
+    pushed a hotfix by hand. The resumed run must see the push is out, not merge again and
+    tag again (origin refuses a moved tag: the push failed, its picks "not shipped" though
+    origin's tag carries them). Found by the model test."""
+    push = _pushes(branch)[0]
+    pick = _confirmed(alice, landed["fix"], push)
+    push_stops_before(PushState.DEPLOYING)
+    try:
+        with pytest.raises(DatabaseError):
+            services.push_run(push_id=push.pk)
+    finally:
+        push_stops_cleared()
+    push.refresh_from_db()
+    assert push.state == PushState.PUSHING and _in_tag(remote, push.tag, push.head_sha)
+    hotfix = remote.hand_commit(
+        branch.name, tmp_path / "work", "src/hotfix.py", "HOT = 1\n", "Hotfix by hand"
+    )
+
+    done = services.push_run(push_id=push.pk)  # the tick resumes it
+
+    assert (done.state, done.error) == (PushState.DONE, "")
+    assert done.head_sha == push.head_sha
+    assert (
+        git(remote.bare, "rev-parse", f"refs/tags/{done.tag}^{{commit}}").strip() == push.head_sha
+    )
+    assert done.events.filter(reason__contains="was on origin already").exists()
+    assert not done.events.filter(to_state=PushState.MERGING, from_state=PushState.PUSHING)
+    pick.refresh_from_db()
+    assert (pick.state, pick.shipped_with_id) == (PickState.SHIPPED, push.pk)
+    assert hotfix in remote.log(f"refs/heads/{branch.name}")
+
+
+def test_a_push_tag_left_by_an_earlier_attempt_is_moved_when_origin_never_got_it(
+    alice, remote, repository, branch, landed, tmp_path, origin_refuses
+):
+    """Origin refused the push (its tag stays in Releasebot's clone only); a hotfix by hand
+    then moved origin's branch, and the push merges again on it (as a run resumed on a host
+    whose clone lacks its work does). Tagging the new head moves the old local tag: not a
+    failure "tag already exists"."""
+    push = _pushes(branch)[0]
+    pick = _confirmed(alice, landed["fix"], push)
+    with origin_refuses():
+        failed = services.push_run(push_id=push.pk)
+    assert failed.state == PushState.FAILED and failed.tag
+    remote.hand_commit(branch.name, tmp_path / "work", "src/hotfix.py", "HOT = 1\n", "Hotfix")
+    Push.objects.filter(pk=push.pk).update(state=PushState.MERGING, tag="", head_sha="")
+
+    done = services.push_run(push_id=push.pk)
+
+    assert (done.state, done.error) == (PushState.DONE, "")
+    assert done.head_sha != failed.head_sha
+    assert (
+        git(remote.bare, "rev-parse", f"refs/tags/{done.tag}^{{commit}}").strip() == done.head_sha
+    )
+    pick.refresh_from_db()
+    assert pick.state == PickState.SHIPPED

@@ -22,6 +22,7 @@ from pushes import services
 from pushes.choices import PickState, PushState, ReviewTool
 from pushes.models import Notification, Pick, Push, Repository
 from pushes.reviews import pick_review_fetch
+from pushes.selectors.push_dashboard import push_summary
 from tests.api import client_for
 from tests.pushes import conftest as train_fixtures
 from tests.stubs.hook_server import HookServer
@@ -226,7 +227,7 @@ def test_hook_credentials_go_as_basic_auth_and_are_shown_nowhere(push_to_deploy,
     page = Client()
     page.force_login(alice.user)
     html = page.get(f"/pushes/{push.pk}/").content.decode()
-    summary = services.push_summary(push=push)
+    summary = push_summary(push=push)
     notices = " ".join(Notification.objects.values_list("text", flat=True))
     reasons = " ".join(push.events.values_list("reason", flat=True))
     assert shown in summary and shown in api and shown in html
