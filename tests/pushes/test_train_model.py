@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
@@ -46,6 +46,7 @@ from pushes.models import Notification, Pick, PickEvent, Push, PushEvent, Reposi
 from pushes.selectors import pick_next_step, revision_status
 from tests.pushes.conftest import LA, SUNDAY_CUT
 from tests.repos import RemoteRepo, git
+from tests.stops import push_stops_before, push_stops_cleared
 
 EXAMPLES = int(os.environ.get("TRAIN_MODEL_EXAMPLES", "40"))
 STEPS = int(os.environ.get("TRAIN_MODEL_STEPS", "50"))
@@ -116,7 +117,7 @@ class TrainMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if self._world is None:
             return
-        _no_fault()
+        push_stops_cleared()
         transaction.savepoint_rollback(self._savepoint)
         self._clock.stop()
         self._settings.disable()
@@ -297,7 +298,7 @@ class TrainMachine(RuleBasedStateMachine):
         running, for the next tick to resume."""
         before = {p.pk: (p.state, p.push_id) for p in Pick.objects.filter(branch=self.branch)}
         if self.stop_at:
-            _fault_before(self.stop_at)
+            push_stops_before(self.stop_at)
         try:
             services.push_run(push_id=push_id)
         except DatabaseError:  # stopped: each phase before it committed, as a dead worker's
@@ -306,7 +307,7 @@ class TrainMachine(RuleBasedStateMachine):
             SEEN["a push waited for another"] += 1
             return
         finally:
-            _no_fault()
+            push_stops_cleared()
             self.stop_at = None
         if self.refusing:
             self.refusing = False
@@ -438,9 +439,13 @@ class TrainMachine(RuleBasedStateMachine):
         tagged = _in_pushed_tags(self.world, self.branch)
         for pick in Pick.objects.filter(branch=self.branch).exclude(result_sha=""):
             if pick.state == PickState.SHIPPED:
-                assert pick.result_sha in tagged, f"pick {pick.pk} shipped, in no pushed tag"
+                assert pick.result_sha in tagged, (
+                    f"pick {pick.pk} shipped, in no pushed tag\n{_story(self.world, self.branch)}"
+                )
             elif pick.state == PickState.PICKED:
-                assert pick.result_sha not in tagged, f"pick {pick.pk} is in a pushed tag"
+                assert pick.result_sha not in tagged, (
+                    f"pick {pick.pk} is in a pushed tag\n{_story(self.world, self.branch)}"
+                )
 
     @invariant()
     def every_open_pick_waits_for_a_push_or_is_told_what_happens(self) -> None:
@@ -563,34 +568,20 @@ def _refusing(remote: RemoteRepo, on: bool) -> None:
         hook.unlink(missing_ok=True)
 
 
-def _fault_before(phase: str) -> None:
-    """The database fails as the push records its step into `phase`: what a worker killed at
-    that moment leaves (the step before done, this one not recorded)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE OR REPLACE FUNCTION model_fault() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'stopped'; END $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                "CREATE TRIGGER model_fault BEFORE INSERT ON pushes_pushevent FOR EACH ROW "
-                f"WHEN (NEW.to_state = '{phase}' AND NEW.from_state <> '{phase}') "
-                "EXECUTE FUNCTION model_fault()"
-            )
-        else:
-            cursor.execute(
-                "CREATE TRIGGER model_fault BEFORE INSERT ON pushes_pushevent "
-                f"WHEN NEW.to_state = '{phase}' AND NEW.from_state <> '{phase}' "
-                "BEGIN SELECT RAISE(ABORT, 'stopped'); END"
-            )
-
-
-def _no_fault() -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("DROP TRIGGER IF EXISTS model_fault ON pushes_pushevent")
-        else:
-            cursor.execute("DROP TRIGGER IF EXISTS model_fault")
+def _story(world: World, branch) -> str:
+    """Every push's steps and origin's tags and branch: printed with a broken promise, since a
+    failing week is replayed without the output of the steps that led to it."""
+    lines = []
+    for push in Push.objects.filter(branch=branch).order_by("pk"):
+        lines.append(f"push {push.pk} {push.label} {push.state} {push.tag} {push.head_sha[:10]}")
+        for event in push.events.order_by("pk"):
+            lines.append(f"  {event.from_state} -> {event.to_state}: {event.reason[:200]}")
+    for tag in git(world.remote.bare, "tag", "--list", f"push/{branch.name}/*").split():
+        carried = git(world.remote.bare, "rev-list", f"{branch.base_sha}..{tag}").split()
+        lines.append(f"tag {tag}: {' '.join(sha[:10] for sha in carried)}")
+    ref = f"refs/heads/{branch.name}"
+    lines.append(git(world.remote.bare, "log", "--format=%h %s", f"{branch.base_sha}..{ref}"))
+    return "\n".join(lines)
 
 
 # Shrinking a failing week replays it many times over real git: on for a person hunting a bug
