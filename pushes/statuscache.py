@@ -98,8 +98,8 @@ def current_generation() -> str | None:
         if generation is None:  # a new (or flushed) cache: start a generation
             cache.add(key, uuid.uuid4().hex, None)
             generation = cache.get(key)
-    except Exception:
-        log.warning("cache unreachable: answering from the database", exc_info=True)
+    except Exception as error:  # one line per miss, not a traceback: it is not a bug here
+        log.warning("cache unreachable (%s): answering from the database", _short(error))
         return None
     _memo = (key, generation, now)
     return generation
@@ -134,9 +134,13 @@ def _new_generation() -> None:
     _memo = None  # this process's next question reads the new one
     try:
         cache.set(_generation_key(), uuid.uuid4().hex, None)
-    except Exception:
+    except Exception as error:
         # Kept answers live RELEASEBOT_STATUS_CACHE_SECONDS at most.
-        log.warning("cache unreachable: kept revision statuses not dropped", exc_info=True)
+        log.warning("cache unreachable (%s): kept revision statuses not dropped", _short(error))
+
+
+def _short(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 def forget() -> None:
