@@ -132,7 +132,7 @@ def main() -> int:
         text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    logs = []
+    logs: list[str] = []
     with serving(env, port, logs):
         rows = attacks(base, revision)
 
