@@ -42,6 +42,13 @@ class Forbidden(DomainError):
     status = 403
 
 
+class LockedOut(DomainError):
+    """Too many failed sign-ins: the account or the address waits out its cool-off."""
+
+    code = "locked-out"
+    status = 429
+
+
 class QueueUnavailable(DomainError):
     """The task queue (the broker) does not answer: work a person starts now cannot start."""
 

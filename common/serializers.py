@@ -121,6 +121,7 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed: not an engineer, or not yours to do.",
     404: "No such object.",
     409: "Not now: the object is not in a state that allows it.",
+    429: "Too many failed sign-ins: locked out for a while (`locked-out`).",
 }
 
 

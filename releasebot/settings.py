@@ -6,6 +6,7 @@ both under DATA_DIR. With DATABASE_URL and REDIS_URL it runs on PostgreSQL and R
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import csp.constants as csp
@@ -136,6 +137,29 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
 # --- end of HTTPS ---
+
+# --- sign-in throttling (django-axes) ---
+# Failed sign-ins on /login/ and /api/auth/token/ lock out, for LOGIN_LOCKOUT_MINUTES, an
+# account guessed at from anywhere and an address guessing at any account (either counts to
+# LOGIN_FAILURE_LIMIT). Admins see attempts and lock-outs in /admin/ and lift them there or
+# with `manage.py axes_reset`. A right password resets the count.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "releasebot.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "releasebot.signin.client_ip"
+# Behind N reverse proxies that each append to X-Forwarded-For, the client is the N-th address
+# from its right; 0 (no proxy): the connection's own address. Wrong here, every sign-in shares
+# the proxy's address, and one guesser locks everyone out.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# --- end of sign-in throttling ---
 
 # --- Content-Security-Policy and the other response headers (issue 14, item 6) ---
 # django-csp (Mozilla's, maintained) rather than a middleware of our own: the policy is data
@@ -285,5 +309,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # At DEBUG it logs a page's whole context (the CSRF token with it) on a missing variable.
         "django.template": {"level": "INFO"},
+        # Each failed sign-in is an AccessAttempt (Admin); lock-outs are logged as warnings.
+        "axes": {"level": "WARNING"},
     },
 }

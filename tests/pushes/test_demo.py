@@ -9,7 +9,7 @@ import zoneinfo
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from karma.models import KarmaEvent
 from karma.selectors import karma_stars_many
@@ -43,6 +43,7 @@ def assert_every_pick_has_its_history(now: dt.datetime) -> None:
 @pytest.mark.django_db
 def test_it_builds_a_train_once_and_leaves_it_alone_the_second_time(settings, tmp_path, client):
     settings.DATA_DIR = tmp_path / "data"
+    settings.DEBUG = True  # the demo runs only so
     out = io.StringIO()
     call_command("demo", stdout=out)
 
@@ -58,7 +59,8 @@ def test_it_builds_a_train_once_and_leaves_it_alone_the_second_time(settings, tm
     carol = Engineer.objects.get(user__username="carol")
     assert stars[carol.user_id] == 2
     assert KarmaEvent.objects.filter(user=carol.user_id).count() == 3
-    assert client.login(username="carol", password="carol")
+    signed_in = client.post("/login/", {"username": "carol", "password": "carol"})
+    assert signed_in.status_code == 302  # the demo's passwords are the usernames
 
     done = Push.objects.filter(state=PushState.DONE)
     assert done.count() >= 13
@@ -97,3 +99,15 @@ def test_it_shows_every_state_even_minutes_after_the_cut(settings, tmp_path):
     open_picks = Pick.objects.filter(state__in=[PickState.REQUESTED, PickState.CONFIRMED])
     assert {p.branch.name for p in open_picks} == {"release/2026-11-29"}
     assert {p.push.label for p in open_picks} == {"2026-12-01.1"}  # Tuesday's weekly ship
+
+
+@pytest.mark.django_db
+def test_the_demo_refuses_without_debug_and_creates_nobody(settings, tmp_path):
+    """Its people sign in with their username as password: never on a real Releasebot."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DEBUG = False
+    before = row_counts()
+    with pytest.raises(CommandError, match="only with DEBUG=1"):
+        call_command("demo", stdout=io.StringIO())
+    assert row_counts() == before
+    assert not Engineer.objects.exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pushes import demo
 
@@ -20,6 +20,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "The demo runs only with DEBUG=1: its people sign in with their username as "
+                "password, which nobody may on a real Releasebot. `make run` sets DEBUG=1."
+            )
         summary = demo.demo_build(reset=bool(options["reset"]))
         if summary.created:
             self.stdout.write(self.style.SUCCESS("Demo built:"))
