@@ -36,12 +36,12 @@ from pushes.services.push_requests import (
     branch_push_now,
     push_early_run,
     push_request_run,
+    push_retry,
     push_retry_request,
     push_start_now,
 )
 from pushes.services.push_run import (
     PushBusy,
-    push_retry,
     push_run,
     push_tag_name,
 )

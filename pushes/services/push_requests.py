@@ -19,10 +19,11 @@ from common import times
 from common.errors import Conflict, NotFound
 from common.queue import broker_required, enqueue
 from pushes import moves
-from pushes.choices import PUSH_RUNNING_STATES, PUSH_UPCOMING_STATES, PickState, PushKind
+from pushes.choices import PUSH_RUNNING_STATES, PUSH_UPCOMING_STATES, PickState, PushKind, PushState
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
 from pushes.selectors import what_next
-from pushes.services.push_run import PushBusy, push_retry_prepare
+from pushes.services.push_run import PushBusy, push_run
+from pushes.services.push_states import push_state_move
 
 
 class PushEarly(Conflict):
@@ -184,3 +185,30 @@ def _for_move(
         raise NotFound(missing.format(pk))
     moves.move_check(move, obj, actor)
     return obj
+
+
+def push_retry_prepare(*, push: Push, actor: Engineer | None = None) -> None:
+    """Send a failed push round again from where it failed: from the remote push if it was
+    tagged, else from the merge (picks already on the branch are found there, not re-applied).
+    The failure stays in the push's story; the retry is added to it."""
+    resume = PushState.PUSHING if push.tag else PushState.MERGING
+    who = f" by {actor}" if actor else ""
+    push_state_move(
+        push_id=push.pk,
+        to=resume,
+        from_states=[PushState.FAILED],
+        actor=actor,
+        reason=f"Retried{who} from {'the push to origin' if push.tag else 'the merge'}.",
+        error="",
+        finished_at=None,
+    )
+    push.refresh_from_db()
+
+
+def push_retry(*, push_id: int) -> Push:
+    """Retry a failed push now, in this process (`manage.py run_push --retry`)."""
+    push = Push.objects.select_related("branch").get(pk=push_id)
+    if push.state != PushState.FAILED:
+        raise Conflict(f"Push {push.label} is {push.get_state_display().lower()}, not failed.")
+    push_retry_prepare(push=push)
+    return push_run(push_id=push.pk)

@@ -44,7 +44,7 @@ from pushes.choices import (
     TestRunState,
 )
 from pushes.locks import LockTimeout, repository_lock
-from pushes.models import Engineer, Pick, Push, PushEvent
+from pushes.models import BranchCommit, Engineer, Pick, Push, PushEvent, ReleaseBranch
 from pushes.risk import LOW, pick_risk
 from pushes.selectors.push_dashboard import push_summary
 from pushes.services.branch_index import (
@@ -109,6 +109,7 @@ def _run_locked(push_id: int) -> Push:
         except git.GitError as error:
             _fail(push, f"{push.get_state_display()} failed: {error}")
         push = _fresh(push_id)
+    _shipped_before(push.branch)
     return push
 
 
@@ -438,7 +439,24 @@ def _ship(push: Push, *, deploy_error: str) -> None:
         announce(push=push, text=summary)
 
 
-def _shipped(pick: Pick, push: Push) -> None:
+def _shipped_before(branch: ReleaseBranch) -> None:
+    """Picks recorded as picked on a commit an earlier pushed tag carries already (someone
+    pushed the change by hand, and a push went out with it, before a push got to the pick):
+    shipped with that push, whatever this one's outcome."""
+    out = dict(
+        BranchCommit.objects.filter(branch=branch, shipped_with__isnull=False).values_list(
+            "sha", "shipped_with"
+        )
+    )
+    picked = Pick.objects.filter(branch=branch, state=PickState.PICKED, result_sha__in=list(out))
+    for pick in picked.select_related("requestor__user", "push"):
+        with transaction.atomic():
+            push = Push.objects.get(pk=out[pick.result_sha])
+            _shipped(pick, push, reason=f"Already in {push.tag}: the change was on the branch, "
+                     "pushed by hand, and went out with that push.")  # fmt: skip
+
+
+def _shipped(pick: Pick, push: Push, *, reason: str = "") -> None:
     recorded = ""
     if pick.push is not None and pick.push_id != push.pk:
         recorded = f" (picked in push {pick.push.label}, which did not get it out)"
@@ -446,7 +464,7 @@ def _shipped(pick: Pick, push: Push) -> None:
         pick_id=pick.pk,
         to=PickState.SHIPPED,
         actor=None,
-        reason=f"In {push.tag}{recorded}.",
+        reason=reason or f"In {push.tag}{recorded}.",
         shipped_with=push,
     )
     notify(
@@ -456,30 +474,3 @@ def _shipped(pick: Pick, push: Push) -> None:
         pick=pick,
         push=push,
     )
-
-
-def push_retry_prepare(*, push: Push, actor: Engineer | None = None) -> None:
-    """Send a failed push round again from where it failed: from the remote push if it was
-    tagged, else from the merge (picks already on the branch are found there, not re-applied).
-    The failure stays in the push's story; the retry is added to it."""
-    resume = PushState.PUSHING if push.tag else PushState.MERGING
-    who = f" by {actor}" if actor else ""
-    push_state_move(
-        push_id=push.pk,
-        to=resume,
-        from_states=[PushState.FAILED],
-        actor=actor,
-        reason=f"Retried{who} from {'the push to origin' if push.tag else 'the merge'}.",
-        error="",
-        finished_at=None,
-    )
-    push.refresh_from_db()
-
-
-def push_retry(*, push_id: int) -> Push:
-    """Retry a failed push now, in this process (`manage.py run_push --retry`)."""
-    push = Push.objects.select_related("branch").get(pk=push_id)
-    if push.state != PushState.FAILED:
-        raise Conflict(f"Push {push.label} is {push.get_state_display().lower()}, not failed.")
-    push_retry_prepare(push=push)
-    return push_run(push_id=push.pk)

@@ -275,3 +275,30 @@ def test_a_push_tag_left_by_an_earlier_attempt_is_moved_when_origin_never_got_it
     )
     pick.refresh_from_db()
     assert pick.state == PickState.SHIPPED
+
+
+def test_a_pick_found_on_the_branch_in_a_pushed_tag_is_shipped_even_when_its_push_fails(
+    alice, bob, remote, repository, branch, landed, tmp_path, origin_refuses
+):
+    """Someone cherry-picked the change by hand; a push went out with it; then the pick's own
+    push found it on the branch, recorded it, and failed. The pick is out (in the first push's
+    tag), so it reads shipped with that push, not "picked, not shipped yet". Found by the model
+    test."""
+    first, second = _pushes(branch)[:2]
+    pick = _confirmed(alice, landed["fix"], second)  # asked for before the hand pick
+    by_hand = remote.hand_pick(branch.name, tmp_path / "work", landed["fix"], x=True)
+    services.trunk_sync(repository=repository)
+    _confirmed(bob, landed["feature"], first)
+    assert services.push_run(push_id=first.pk).state == PushState.DONE
+
+    with origin_refuses():
+        assert services.push_run(push_id=second.pk).state == PushState.FAILED
+
+    pick.refresh_from_db()
+    assert (pick.state, pick.result_sha, pick.shipped_with_id) == (
+        PickState.SHIPPED,
+        by_hand,
+        first.pk,
+    )
+    assert _in_tag(remote, Push.objects.get(pk=first.pk).tag, by_hand)
+    assert pick.events.filter(reason__startswith="Already in").exists()
