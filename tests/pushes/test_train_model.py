@@ -444,7 +444,8 @@ class TrainMachine(RuleBasedStateMachine):
                 )
             elif pick.state == PickState.PICKED:
                 assert pick.result_sha not in tagged, (
-                    f"pick {pick.pk} is in a pushed tag\n{_story(self.world, self.branch)}"
+                    f"pick {pick.pk} is in a pushed tag\n{_pick_story(pick)}"
+                    f"{_story(self.world, self.branch)}"
                 )
 
     @invariant()
@@ -566,6 +567,15 @@ def _refusing(remote: RemoteRepo, on: bool) -> None:
         hook.chmod(0o755)
     else:
         hook.unlink(missing_ok=True)
+
+
+def _pick_story(pick: Pick) -> str:
+    lines = [f"pick {pick.pk} {pick.state} push {pick.push_id} result {pick.result_sha[:10]}"]
+    for event in pick.events.order_by("pk"):
+        lines.append(
+            f"  {event.at:%d %H:%M} {event.from_state} -> {event.to_state}: {event.reason}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _story(world: World, branch) -> str:
