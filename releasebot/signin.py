@@ -6,11 +6,12 @@ Settings: LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_MINUTES, TRUSTED_PROXY_COUNT (relea
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_credentials
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -30,8 +31,9 @@ def locked_out() -> LockedOut:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return LockedOut(
         f"Too many failed sign-ins for this account or from this address: signing in is locked "
-        f"for {minutes} minutes, even with the right password. A Releasebot admin can lift it "
-        "sooner (Admin, Access attempts; or `manage.py axes_reset`)."
+        f"for {minutes} minutes, even with the right password, and each try meanwhile starts "
+        "the wait again. A Releasebot admin can lift it sooner (Admin, Access attempts; or "
+        "`manage.py axes_reset`)."
     )
 
 
@@ -46,13 +48,18 @@ def lockout_response(
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address sign-in attempts are counted by (TRUSTED_PROXY_COUNT says how to find it)."""
+    """The address sign-in attempts are counted by (TRUSTED_PROXY_COUNT says how to find it);
+    a forwarded entry that is not an address counts as the connection's own."""
+    own = request.META.get("REMOTE_ADDR", "")
     hops = settings.TRUSTED_PROXY_COUNT
     forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [a for a in forwarded if a]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
+    if not hops or len(forwarded) < hops:
+        return own
+    try:
+        return str(ipaddress.ip_address(forwarded[-hops]))
+    except ValueError:
+        return own
 
 
 TOKEN = inline_serializer("Token", {"token": serializers.CharField()})
@@ -61,8 +68,8 @@ TOKEN = inline_serializer("Token", {"token": serializers.CharField()})
 class TokenView(ObtainAuthToken):
     """POST /api/auth/token/: a locked-out account or address is refused before its password is
     looked at (axes' backend refusing inside `authenticate` would read as a wrong password); a
-    success is a sign-in as on the web (`user_logged_in`: the failure count resets, last login
-    is kept). Our parsers, for the JSON depth limit."""
+    success clears the failure count, as a sign-in on the web does (without a session: the
+    token is the sign-in). Our parsers, for the JSON depth limit."""
 
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
@@ -87,6 +94,13 @@ class TokenView(ObtainAuthToken):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        _failures_cleared(request._request, user.get_username())
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+def _failures_cleared(request: HttpRequest, username: str) -> None:
+    if getattr(settings, "AXES_ENABLED", True) and settings.AXES_RESET_ON_SUCCESS:
+        AxesProxyHandler.update_request(request)
+        handler = AxesProxyHandler.get_implementation()
+        handler.reset_user_attempts(request, get_credentials(username))

@@ -127,3 +127,23 @@ def test_behind_a_proxy_the_client_is_read_from_x_forwarded_for(client, dora, se
         HTTP_X_FORWARDED_FOR="198.51.100.2",
     )  # fmt: skip
     assert other_client.status_code == 200  # same proxy, another client: not locked
+
+
+def test_a_token_is_asked_for_without_opening_a_session(client, dora):
+    """The API's sign-in is the token: no session row, no session cookie."""
+    from django.contrib.sessions.models import Session
+
+    answered = _api(client, "dora", PASSWORD)
+    assert answered.status_code == 200 and "sessionid" not in answered.cookies
+    assert not Session.objects.exists()
+
+
+def test_a_forwarded_entry_that_is_not_an_address_counts_as_the_connection(client, settings, db):
+    settings.TRUSTED_PROXY_COUNT = 1
+    answered = client.post(
+        "/api/auth/token/", {"username": "nobody", "password": "x"},
+        content_type="application/json", REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="'; DROP TABLE users; --",
+    )  # fmt: skip
+    assert answered.status_code == 400
+    assert AccessAttempt.objects.get().ip_address == "10.9.9.9"
