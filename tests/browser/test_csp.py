@@ -122,6 +122,16 @@ def test_htmx_and_app_js_still_work_under_the_policy(page_as, live_server, pick,
     assert page.page.evaluate("window.__violations") + page.console == []
 
 
+def test_go_back_on_a_refusal_goes_back_under_the_policy(page_as, live_server, pick):
+    """It was a `javascript:` link, which the policy refuses; app.js's data-back does it."""
+    page = Watched(page_as("alice"))
+    assert page.visit(f"{live_server.url}/chat/") == []
+    page.page.goto(f"{live_server.url}/dashboard/risk/")  # not for engineers: a refusal page
+    page.page.click("a[data-back]")
+    page.page.wait_for_url(f"{live_server.url}/chat/")
+    assert page.page.evaluate("window.__violations") == []
+
+
 def test_the_risk_table_skips_its_refresh_while_picks_are_ticked(page_as, live_server, pick):
     """The idle check moved from an htmx trigger filter (eval) to app.js: a ticked pick keeps
     the 10 s refresh away; with nothing ticked the table refreshes again."""

@@ -41,4 +41,12 @@
     if (!selector) { return; }
     document.querySelectorAll(selector).forEach(function (other) { other.checked = box.checked; });
   });
+
+  // data-back on a link: the browser's Back (an inline javascript: link is refused by the CSP).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-back]");
+    if (!link || window.history.length < 2) { return; }
+    event.preventDefault();
+    window.history.back();
+  });
 })();
