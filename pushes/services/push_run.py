@@ -443,15 +443,14 @@ def _shipped_before(branch: ReleaseBranch) -> None:
     """Picks recorded as picked on a commit an earlier pushed tag carries already (someone
     pushed the change by hand, and a push went out with it, before a push got to the pick):
     shipped with that push, whatever this one's outcome."""
-    out = dict(
-        BranchCommit.objects.filter(branch=branch, shipped_with__isnull=False).values_list(
-            "sha", "shipped_with"
-        )
-    )
-    picked = Pick.objects.filter(branch=branch, state=PickState.PICKED, result_sha__in=list(out))
-    for pick in picked.select_related("requestor__user", "push"):
+    out = BranchCommit.objects.filter(branch=branch, shipped_with__isnull=False)
+    picked = Pick.objects.filter(
+        branch=branch, state=PickState.PICKED, result_sha__in=out.values("sha")
+    ).select_related("requestor__user", "push")
+    for pick in picked:
         with transaction.atomic():
-            push = Push.objects.get(pk=out[pick.result_sha])
+            push = out.select_related("shipped_with").get(sha=pick.result_sha).shipped_with
+            assert push is not None
             _shipped(pick, push, reason=f"Already in {push.tag}: the change was on the branch, "
                      "pushed by hand, and went out with that push.")  # fmt: skip
 
