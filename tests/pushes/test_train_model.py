@@ -114,6 +114,12 @@ class TrainMachine(RuleBasedStateMachine):
         for who in PEOPLE:  # a week starts with a couple of picks asked for
             self.land_and_request(who)
 
+    @initialize(phase=st.sampled_from([*STOPS, None]))
+    def the_first_push_may_stop(self, phase: str | None) -> None:
+        """Most weeks start with their first push set to stop half-way, so that every run plays
+        resumed pushes whatever else the week draws (the stop rule alone may not come up)."""
+        self.stop_at = phase
+
     def teardown(self) -> None:
         if self._world is None:
             return
@@ -613,21 +619,42 @@ TrainMachine.TestCase.settings = settings(
 )
 
 
+# What the weeks must have got up to, or the test proves nothing.
+SITUATIONS = (
+    "push ended done",
+    "push ended failed",
+    "a pick shipped",
+    "a push stopped half-way",
+    "a push ran before its slot",
+    "an asked pick left out of its push",
+    "a move made while a push was stopped half-way",
+    "withdraw made",
+)
+# Hypothesis leaves some rules out of each week (swarm testing), so the same 40 weeks can miss
+# a situation when git's answers (real commit times, real SHAs) steer them elsewhere: then up to
+# this many more rounds of new weeks are played until every situation came up.
+MORE_ROUNDS = 2
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
 def test_the_train_keeps_its_promises_under_random_interleavings(rel, alice, bob):
     SEEN.clear()
     TrainMachine.TestCase().runTest()
-    print(f"\ntrain model: {EXAMPLES} weeks x {STEPS} steps; seen: {dict(sorted(SEEN.items()))}")
-    if EXAMPLES * STEPS >= 1000:  # enough steps that each of these must have come up
-        for situation in (
-            "push ended done",
-            "push ended failed",
-            "a pick shipped",
-            "a push stopped half-way",
-            "a push ran before its slot",
-            "an asked pick left out of its push",
-            "a move made while a push was stopped half-way",
-            "withdraw made",
-        ):
+    rounds = 1
+    if EXAMPLES * STEPS >= 1000:  # enough steps that each situation must come up
+        fixed = TrainMachine.TestCase.settings
+        try:
+            while rounds <= MORE_ROUNDS and any(not SEEN[s] for s in SITUATIONS):
+                TrainMachine.TestCase.settings = settings(fixed, derandomize=False)
+                TrainMachine.TestCase().runTest()
+                rounds += 1
+        finally:
+            TrainMachine.TestCase.settings = fixed
+    print(
+        f"\ntrain model: {rounds} x {EXAMPLES} weeks x {STEPS} steps; "
+        f"seen: {dict(sorted(SEEN.items()))}"
+    )
+    if EXAMPLES * STEPS >= 1000:
+        for situation in SITUATIONS:
             assert SEEN[situation], f"no week had {situation!r}: the test would prove nothing"
