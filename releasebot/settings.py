@@ -213,12 +213,14 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://localhost//"
+    # kombu's filesystem transport, with whole-file writes (releasebot/broker.py says why).
+    CELERY_BROKER_TRANSPORT = "releasebot.broker:Transport"
+    # Remote control broadcasts over fanout files to every process; nothing here uses it.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
-        "processed_folder": str(DATA_DIR / "celery" / "processed"),
         "control_folder": str(DATA_DIR / "celery" / "control"),  # else ./control in the cwd
-        "store_processed": False,
         "polling_interval": 0.2,  # seconds between looks at the queue folder
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
