@@ -232,6 +232,11 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = 200  # GitPython is not made for long-lived 
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600, minimum=60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celery" / "beat-schedule")
+# Celery's file scheduler that makes its folder and fires only while it holds the beat lock
+# (Redis key, or a file lock when embedded): a second beat waits, and takes over within
+# RELEASEBOT_BEAT_LOCK_SECONDS of the first dying.
+CELERY_BEAT_SCHEDULER = "releasebot.beat:Scheduler"
+BEAT_LOCK_SECONDS = env_int("RELEASEBOT_BEAT_LOCK_SECONDS", 30, minimum=1)
 CELERY_TIMEZONE = "UTC"
 # Per-repository cadence is data: beat only ticks, the tick reads each repository's settings.
 CELERY_BEAT_SCHEDULE = {
