@@ -221,7 +221,7 @@ else:
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
         "control_folder": str(DATA_DIR / "celery" / "control"),  # else ./control in the cwd
-        "polling_interval": 0.2,  # seconds between looks at the queue folder
+        "polling_interval": 0.05,  # seconds between looks at the queue folder (docs/DEPLOY.md)
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
