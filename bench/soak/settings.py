@@ -25,9 +25,9 @@ if not REDIS_URL:
     elif _broker == "sqlite":
         CELERY_BROKER_URL = f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}"
         CELERY_BROKER_TRANSPORT = "sqlalchemy"
-        CELERY_BROKER_TRANSPORT_OPTIONS = {
-            "polling_interval": CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"]
-        }
+        # This transport hands every option to SQLAlchemy's create_engine: none, so it polls
+        # at kombu's default (1 s).
+        CELERY_BROKER_TRANSPORT_OPTIONS = {}
         CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no fanout on this transport
     elif _broker != "files":
         raise ValueError(f"SOAK_BROKER={_broker!r}: files, kombu-files or sqlite")
