@@ -139,7 +139,8 @@ class BinRun(Worker):
         raise SystemExit("no worker to kill in bin/run's session")
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)  # Ctrl-C
+        # TERM stops it as Ctrl-C does; SIGINT may be ignored here (a background job's is).
+        self.process.terminate()
         self.process.wait(timeout=60)
 
 
