@@ -1,7 +1,8 @@
 """Celery beat's scheduler for Releasebot: one beat fires at a time, wherever beats run.
 
 Celery's file scheduler with two changes:
-- it makes the schedule file's folder (a fresh data folder has none, and beat stopped at once);
+- it makes the schedule file's folder (a fresh data folder has none, and beat stopped at once),
+  and opens the file only once it holds the lock;
 - it fires only while it holds the beat lock. A second beat (another container or host, or a
   restart that overlaps the old one) waits, and takes over within `BEAT_LOCK_SECONDS` of the
   first one dying. With Redis the lock is a key with an expiry the holder renews; embedded, it
@@ -99,6 +100,9 @@ class Scheduler(PersistentScheduler):
             Path(filename).parent.mkdir(parents=True, exist_ok=True)
         self.lock = kwargs.pop("lock", None) or beat_lock()
         self.holding: bool | None = None  # not asked yet
+        # The schedule file is opened by the holder only (tick, below): two beats sharing a data
+        # folder would otherwise both write one shelve file, which is not made for that.
+        kwargs["lazy"] = True
         super().__init__(*args, **kwargs)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
@@ -117,6 +121,8 @@ class Scheduler(PersistentScheduler):
                 log.info("beat: another beat holds the beat lock; waiting to take over")
         if not holding:
             return recheck
+        if self._store is None:
+            self.setup_schedule()
         return min(super().tick(*args, **kwargs), recheck)
 
     def close(self) -> None:

@@ -33,16 +33,18 @@ class Recording(Scheduler):
         self.fired: list[float] = []
         super().__init__(*args, **kwargs)
 
+    def setup_schedule(self) -> None:
+        super().setup_schedule()
+        # Instead of the settings' schedule (every 10 s and every minute): every 0.1 s.
+        self.merge_inplace({"tick": {"task": "pushes.tasks.train_tick", "schedule": schedule(0.1)}})
+
     def apply_entry(self, entry, producer=None) -> None:
         self.fired.append(time.monotonic())
         entry.last_run_at = self.app.now()  # as a sent entry would be marked
 
 
 def scheduler(folder: Path, lock) -> Recording:
-    one = Recording(app=app, schedule_filename=str(folder / "celery" / "beat-schedule"), lock=lock)
-    # Instead of the settings' schedule (every 10 s and every minute): every 0.1 s.
-    one.merge_inplace({"tick": {"task": "pushes.tasks.train_tick", "schedule": schedule(0.1)}})
-    return one
+    return Recording(app=app, schedule_filename=str(folder / "celery" / "beat-schedule"), lock=lock)
 
 
 def run(schedulers: list[Recording], seconds: float) -> None:
@@ -62,11 +64,13 @@ def test_the_scheduler_makes_the_schedule_folder_of_a_fresh_data_folder(tmp_path
 
 
 def test_a_second_scheduler_waits_for_the_file_lock_and_takes_over(tmp_path, settings):
+    # Embedded: two beats on one data folder, so one lock file and one schedule file.
     settings.BEAT_LOCK_SECONDS = 1
-    first = scheduler(tmp_path / "a", FileLock(tmp_path / "beat.lock"))
-    second = scheduler(tmp_path / "b", FileLock(tmp_path / "beat.lock"))
+    first = scheduler(tmp_path, FileLock(tmp_path / "beat.lock"))
+    second = scheduler(tmp_path, FileLock(tmp_path / "beat.lock"))
     run([first, second], 1.0)
     assert first.fired and not second.fired
+    assert second._store is None  # the waiting one never opened the schedule file
     first.close()  # closes the lock file, as the kernel does when its process dies
     taken_over = time.monotonic()
     run([second], 1.0)
