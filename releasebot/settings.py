@@ -237,13 +237,15 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://localhost//"
+    # kombu's filesystem transport, with whole-file writes (releasebot/broker.py says why).
+    CELERY_BROKER_TRANSPORT = "releasebot.broker:Transport"
+    # Remote control broadcasts over fanout files to every process; nothing here uses it.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
-        "processed_folder": str(DATA_DIR / "celery" / "processed"),
         "control_folder": str(DATA_DIR / "celery" / "control"),  # else ./control in the cwd
-        "store_processed": False,
-        "polling_interval": 0.2,  # seconds between looks at the queue folder
+        "polling_interval": 0.05,  # seconds between looks at the queue folder (docs/DEPLOY.md)
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
@@ -254,6 +256,11 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = 200  # GitPython is not made for long-lived 
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600, minimum=60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celery" / "beat-schedule")
+# Celery's file scheduler that makes its folder and fires only while it holds the beat lock
+# (Redis key, or a file lock when embedded): a second beat waits, and takes over within
+# RELEASEBOT_BEAT_LOCK_SECONDS of the first dying.
+CELERY_BEAT_SCHEDULER = "releasebot.beat:Scheduler"
+BEAT_LOCK_SECONDS = env_int("RELEASEBOT_BEAT_LOCK_SECONDS", 30, minimum=1)
 CELERY_TIMEZONE = "UTC"
 # Per-repository cadence is data: beat only ticks, the tick reads each repository's settings.
 CELERY_BEAT_SCHEDULE = {

@@ -59,10 +59,12 @@ def _isolate_broker(queue_dir: Path, queue: str, broker_url: str | None = None) 
         "task_default_queue": app.conf.task_default_queue,
         "broker_transport_options": dict(app.conf.broker_transport_options or {}),
         "broker_url": app.conf.broker_url,
+        "broker_transport": app.conf.broker_transport,
     }
     options = dict(saved["broker_transport_options"])
     if broker_url:
         app.conf.broker_url = broker_url
+        app.conf.broker_transport = None  # the embedded broker's class would override the URL
     if app.conf.broker_url.startswith("filesystem"):
         queue_dir.mkdir(parents=True, exist_ok=True)
         control = queue_dir.parent / "control"
@@ -135,6 +137,7 @@ def worker_process(
         app.conf.task_default_queue = saved["task_default_queue"]
         app.conf.broker_transport_options = saved["broker_transport_options"]
         app.conf.broker_url = saved["broker_url"]
+        app.conf.broker_transport = saved["broker_transport"]
         _reset_pools()
 
 

@@ -37,13 +37,14 @@ def closed_port() -> int:
 
 @contextmanager
 def broker_down() -> Iterator[None]:
-    saved = app.conf.broker_url
+    saved = app.conf.broker_url, app.conf.broker_transport
     app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    app.conf.broker_transport = None  # the embedded broker's class would override the URL
     _reset_pools()
     try:
         yield
     finally:
-        app.conf.broker_url = saved
+        app.conf.broker_url, app.conf.broker_transport = saved
         _reset_pools()
 
 
