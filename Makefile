@@ -16,7 +16,7 @@ DATA_DIR := $(or $(RELEASEBOT_DATA_DIR),var)
 .PHONY: help venv .venv run test lint fmt typecheck bench screenshots clean
 
 help:
-	@echo "make run          migrate, load demo data, start web + Celery worker + beat (Ctrl-C stops)"
+	@echo "make run          migrate, load demo data, run web + Celery worker + beat, restarting one that dies (Ctrl-C stops)"
 	@echo "make test         the whole test suite (pytest -n 2); ARGS=... passes more to pytest"
 	@echo "make lint         ruff check, ruff format --check, makemigrations --check"
 	@echo "make fmt          ruff --fix and ruff format"

@@ -221,6 +221,30 @@ def soak(args: argparse.Namespace, data_dir: Path) -> dict[str, object]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children (the worker's pool), from /proc."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for each in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def idle_cpu(seconds: float, data_dir: Path) -> float:
+    """Percent of one core an idle worker uses over `seconds`."""
+    os.environ.update(child_env(data_dir))
+    worker = Worker(data_dir)
+    try:
+        worker.wait_ready()
+        time.sleep(5)
+        before = cpu_seconds(worker.process.pid)
+        time.sleep(seconds)
+        return (cpu_seconds(worker.process.pid) - before) / seconds * 100
+    finally:
+        worker.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak.soak", description=__doc__)
     parser.add_argument("--tasks", type=int, default=2880, help="tasks to send (2880)")
@@ -234,6 +258,7 @@ def main() -> int:
     parser.add_argument(
         "--bin-run", action="store_true", help="run bin/run (web, worker, beat), not a worker"
     )
+    parser.add_argument("--idle", type=float, help="only measure an idle worker's CPU this long")
     parser.add_argument("--data-dir", help="a folder to use (default: a new temporary one)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="soak-")).resolve()
@@ -241,6 +266,9 @@ def main() -> int:
     broker = "redis" if os.environ.get("REDIS_URL") else os.environ.get("SOAK_BROKER", "files")
     if broker != "redis" and os.environ.get("SOAK_POLLING"):
         broker += f" (polling {os.environ['SOAK_POLLING']} s)"
+    if args.idle:
+        print(f"{broker}: an idle worker used {idle_cpu(args.idle, data_dir):.2f} % of a core")
+        return 0
     result = soak(args, data_dir)
     errors = result.pop("errors")
     print(f"| broker | {' | '.join(result)} |")
