@@ -143,3 +143,29 @@ def test_where_is_my_revision_asked_from_50_threads_at_once_answers_each_the_sam
     shipped = [s for s in train.shas if "shipped in push" in " ".join(expected[s])]
     assert shipped == train.shas
     print(f"\n500 status questions from 50 threads, {connection.vendor}: {took:.2f} s")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_pick_requests_at_once_are_all_answered(train_of, alice, bob, settings):
+    """Issue 15: sixteen requests at once answered 503 `git-unavailable` in bursts (worktrees
+    made without a lock). Each request dry-runs its pick in a worktree of the one clone; every
+    one must be answered, with a pick stored and no error."""
+    train = train_of(picks=0, tests=False)
+    shas = [
+        train.remote.commit({f"src/many{n}.py": f"MANY = {n}\n"}, f"Change {n}") for n in range(16)
+    ]
+    services.trunk_sync(repository=train.repository)
+    people = [alice, bob]
+
+    def ask(n: int) -> Callable[[], Pick]:
+        return lambda: (
+            services.pick_request(
+                requestor=people[n % 2], revision=shas[n], reason="It cannot wait"
+            ).pick
+        )
+
+    results, took = in_threads([ask(n) for n in range(16)], 16)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:3]
+    assert Pick.objects.filter(sha__in=shas).count() == 16
+    print(f"\n16 pick requests at once, {connection.vendor}: {took:.2f} s")
