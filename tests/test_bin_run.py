@@ -14,15 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
 from tests.workers import ROOT, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def in_session(session: int) -> dict[int, str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from pushes.choices import PickState, PushState
 from pushes.models import Pick, Push
 from pushes.services.branch_index import branch_reconcile
 from releasebot.celery import app
+from tests.ports import free_port
 from tests.reliability.conftest import Train, build_train
 from tests.reliability.invariants import assert_consistent
 from tests.workers import ROOT, _isolate_broker, _reset_pools, wait_for
@@ -44,12 +44,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
