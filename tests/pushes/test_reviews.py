@@ -25,6 +25,7 @@ from tests.stubs.review_servers import (
     REVISION_PHID,
     StubServer,
     gerrit_server,
+    github_review,
     github_server,
     gitlab_server,
     phabricator_server,
@@ -52,7 +53,7 @@ class Tool:
 
 TOOLS = {
     "github": Tool(
-        github_server, GitHubAdapter, GITHUB_TOKEN, "https://github.com/acme/app/pull/7", "", 5
+        github_server, GitHubAdapter, GITHUB_TOKEN, "https://github.com/acme/app/pull/7", "", 8
     ),
     "gitlab": Tool(
         gitlab_server,
@@ -133,18 +134,66 @@ def test_each_adapter_counts_the_comments_of_its_review(tool, server):
     assert adapter.count_comments(link) == tool.comments
 
 
-def test_github_adds_issue_comments_to_review_comments_following_the_link_header():
+def test_github_adds_issue_comments_and_reviews_to_review_comments_following_the_link_header():
     with serve("github") as stub:
         count = GitHubAdapter(stub.url, GITHUB_TOKEN).count_comments(link_of("github"))
 
-    assert count == 3 + 2
+    assert count == 3 + 2 + 3
     assert [(s.path, s.query) for s in stub.seen] == [
         ("/repos/acme/app/pulls/7/comments", {"per_page": "100"}),
         ("/repositories/1300192/pulls/7/comments", {"page": "2"}),  # the Link header's URL
         ("/repos/acme/app/issues/7/comments", {"per_page": "100"}),
+        ("/repos/acme/app/pulls/7/reviews", {"per_page": "100"}),
+        ("/repositories/1300192/pulls/7/reviews", {"page": "2"}),
+        ("/repositories/1300192/pulls/7/reviews", {"page": "3"}),
+        ("/repositories/1300192/pulls/7/reviews", {"page": "4"}),
     ]
     assert {s.headers["authorization"] for s in stub.seen} == {f"Bearer {GITHUB_TOKEN}"}
     assert stub.seen[0].headers["accept"] == "application/vnd.github+json"
+
+
+def only_reviews(stub: StubServer, *reviews: dict) -> StubServer:
+    stub.data |= {"pulls": [], "issues": []}
+    if reviews:
+        stub.data["reviews"] = list(reviews)
+    return stub
+
+
+def test_github_counts_reviews_with_text_and_not_bare_approvals_or_pending_ones():
+    with only_reviews(serve("github")) as stub:
+        count = GitHubAdapter(stub.url, GITHUB_TOKEN).count_comments(link_of("github"))
+
+    states = [(r["state"], r["body"].strip() != "") for r in stub.data["reviews"]]
+    assert states == [
+        ("COMMENTED", False),  # holds only diff comments, counted as review comments
+        ("CHANGES_REQUESTED", True),
+        ("COMMENTED", True),
+        ("APPROVED", False),  # a bare approval
+        ("APPROVED", False),  # a body of blanks shows no text either
+        ("PENDING", True),  # a draft nobody else sees
+        ("APPROVED", True),
+    ]
+    assert count == 3
+
+
+def test_github_counts_a_review_whose_body_is_null_as_no_text():
+    review = github_review(49, "APPROVED", "") | {"body": None}
+    with only_reviews(serve("github"), review) as stub:
+        count = GitHubAdapter(stub.url, GITHUB_TOKEN).count_comments(link_of("github"))
+
+    assert count == 0
+
+
+def test_github_follows_the_reviews_pages_to_the_last_one():
+    with only_reviews(serve("github")) as stub:
+        adapter = GitHubAdapter(stub.url, GITHUB_TOKEN)
+        count = adapter.count_comments(link_of("github"))
+        stub.data["reviews"] = stub.data["reviews"][:6]  # without "Ship it.", alone on page 4
+        fewer = adapter.count_comments(link_of("github"))
+
+    assert (count, fewer) == (3, 2)
+    reviews = [s.query.get("page", "1") for s in stub.seen if s.path.endswith("/7/reviews")]
+    assert reviews == ["1", "2", "3", "4", "1", "2", "3"]
 
 
 def test_gitlab_counts_notes_less_system_notes_over_every_page():
@@ -386,8 +435,8 @@ def test_the_fetch_stores_the_count_as_known_and_nothing_else(shop, make_pick):
 
     after = row(pick)
     assert status == again == "known"
-    assert (after["review_status"], after["review_comments"]) == ("known", 5)
-    assert after == before | {"review_status": "known", "review_comments": 5}
+    assert (after["review_status"], after["review_comments"]) == ("known", 8)
+    assert after == before | {"review_status": "known", "review_comments": 8}
 
 
 def test_the_final_failed_attempt_stores_unknown(shop, make_pick):

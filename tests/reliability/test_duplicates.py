@@ -152,5 +152,5 @@ def test_a_review_fetch_delivered_twice_at_once_counts_once(train_of, monkeypatc
         tasks.pick_review_fetch.delay(pick.pk)
         wait_for(lambda: process.log.count("succeeded") == 2, what=f"both\n{process.log}")
     row = Pick.objects.filter(pk=pick.pk).values("review_status", "review_comments").get()
-    assert row == {"review_status": ReviewStatus.KNOWN, "review_comments": 5}  # not 10
+    assert row == {"review_status": ReviewStatus.KNOWN, "review_comments": 8}  # not 16
     assert not Notification.objects.filter(pick=pick).exists()

@@ -101,7 +101,7 @@ def test_the_configured_api_is_asked_over_https_only_unless_http_is_allowed(
         allowed = pick_review_fetch(pick_id=pick.pk, final_attempt=True)
 
     assert (refused, allowed) == ("none", "known")
-    assert Pick.objects.get(pk=pick.pk).review_comments == 5
+    assert Pick.objects.get(pk=pick.pk).review_comments == 8
     assert tool.seen and {s.headers["authorization"] for s in tool.seen} == {f"Bearer {TOKEN}"}
     with pytest.raises(ValidationError, match="plain HTTP"):
         Repository(

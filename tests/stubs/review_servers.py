@@ -5,9 +5,9 @@ without them (401, or Conduit's HTTP 200 with ERR-INVALID-AUTH). They page throu
 two items at a time, whatever page size is asked for, so a handful of comments exercises
 pagination:
 
-- GitHub REST: acme/app (repository 1300192) pull request 7, review comments and issue
-  comments, `Link` headers whose next URL is GitHub's `/repositories/{id}/...` form;
-  `Authorization: Bearer`.
+- GitHub REST: acme/app (repository 1300192) pull request 7, review comments, issue comments
+  and reviews (with a body, bare approvals with none, a PENDING draft), `Link` headers whose
+  next URL is GitHub's `/repositories/{id}/...` form; `Authorization: Bearer`.
 - GitLab REST v4: group/sub/app merge request 12, notes with system notes mixed in,
   `X-Next-Page`/`X-Total` headers; `PRIVATE-TOKEN`.
 - Phabricator Conduit: revision D123, `differential.revision.search` and `transaction.search`
@@ -217,21 +217,48 @@ def github_issue_comment(comment_id: int, body: str, login: str = "rel") -> dict
     }
 
 
+def github_review(
+    review_id: int, state: str, body: str, login: str = "bob", user_id: int = 2
+) -> dict[str, Any]:
+    html_url = f"https://github.com/acme/app/pull/7#pullrequestreview-{review_id}"
+    review = {
+        "id": review_id,
+        "node_id": f"PRR_{review_id}",
+        "user": github_user(login, user_id),
+        "body": body,
+        "state": state,
+        "html_url": html_url,
+        "pull_request_url": "https://api.github.com/repos/acme/app/pulls/7",
+        "author_association": "MEMBER",
+        "_links": {
+            "html": {"href": html_url},
+            "pull_request": {"href": "https://api.github.com/repos/acme/app/pulls/7"},
+        },
+        "submitted_at": f"2025-06-02T19:{review_id:02d}:00Z",
+        "commit_id": "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+    }
+    if state == "PENDING":
+        del review["submitted_at"]  # not submitted: a draft, shown to its author only
+    return review
+
+
 class GitHubAPI(StubHandler):
-    ROUTE = re.compile(r"/(?:repos/acme/app|repositories/1300192)/(pulls|issues)/(\d+)/comments")
+    ROUTE = re.compile(
+        r"/(?:repos/acme/app|repositories/1300192)/(pulls|issues)/(\d+)/(comments|reviews)"
+    )
 
     def answer(self, seen: Seen, stub: StubServer) -> None:
         if seen.headers.get("authorization") != f"Bearer {stub.token}":
             self.reply_json(401, github_error("Bad credentials", 401))
             return
         route = self.ROUTE.fullmatch(seen.path)
-        if not route or route[2] != "7":
+        if not route or route[2] != "7" or (route[1], route[3]) == ("issues", "reviews"):
             self.reply_json(404, github_error("Not Found", 404))
             return
-        kind = route[1]
+        kind, what = route[1], route[3]
         page = _page_number(seen)
-        items, last = self.page_of(stub.data[kind], page)
-        at = f"http://{self.headers['Host']}/repositories/1300192/{kind}/7/comments"
+        items, last = self.page_of(stub.data[kind if what == "comments" else what], page)
+        at = f"http://{self.headers['Host']}/repositories/1300192/{kind}/7/{what}"
         links = []
         if page < last:
             links += [f'<{at}?page={page + 1}>; rel="next"', f'<{at}?page={last}>; rel="last"']
@@ -249,7 +276,8 @@ def github_error(message: str, status: int) -> dict[str, str]:
 
 
 def github_server(token: str) -> StubServer:
-    """Pull request 7: three review comments (two pages) and two issue comments."""
+    """Pull request 7: three review comments (two pages), two issue comments and seven reviews
+    (four pages), three of them with text a person reads: 3 + 2 + 3 = 8."""
     data = {
         "pulls": [
             github_review_comment(101, "Could this break the cart?"),
@@ -259,6 +287,15 @@ def github_server(token: str) -> StubServer:
         "issues": [
             github_issue_comment(201, "Is this needed before Friday?"),
             github_issue_comment(202, "Yes: checkout is down in Safari.", login="alice"),
+        ],
+        "reviews": [  # chronological, like GitHub
+            github_review(42, "COMMENTED", ""),  # only carries the diff comments above
+            github_review(43, "CHANGES_REQUESTED", "Please add a test for an expired session."),
+            github_review(44, "COMMENTED", "Looks good, but rename retry_once to retry."),
+            github_review(45, "APPROVED", "", login="carol", user_id=4),  # a bare approval
+            github_review(46, "APPROVED", " \r\n", login="dave", user_id=5),  # blank: no text
+            github_review(47, "PENDING", "Also check the cart total.", login="rel", user_id=3),
+            github_review(48, "APPROVED", "Ship it.", login="alice", user_id=6),
         ],
     }
     return StubServer(GitHubAPI, token=token, data=data)
