@@ -2,7 +2,8 @@
 deploy hook answers, git and review-tool errors. `redact(text)` puts `***` in place of
 
 - the values of the product's own secrets (SECRET_KEY, the Slack tokens, the passwords in
-  DATABASE_URL and REDIS_URL) and of every review token variable (`RELEASEBOT_REVIEW_TOKEN_*`);
+  DATABASE_URL and REDIS_URL) and of every review token and webhook secret variable
+  (`RELEASEBOT_REVIEW_TOKEN_*`, `RELEASEBOT_WEBHOOK_SECRET_*`);
 - the value of any environment variable whose name ends in TOKEN, SECRET, PASSWORD or KEY,
   when it is long enough (8+ characters) not to be an everyday word;
 - URL credentials: `scheme://user:pass@` and query parameters named like a token, key, secret,
@@ -23,6 +24,8 @@ from django.conf import settings
 MASK = "***"
 REVIEW_TOKEN_PREFIX = "RELEASEBOT_REVIEW_TOKEN_"
 REVIEW_TOKEN_NAME = re.compile(rf"^{REVIEW_TOKEN_PREFIX}[A-Z0-9_]+$")  # the only token variables
+WEBHOOK_SECRET_PREFIX = "RELEASEBOT_WEBHOOK_SECRET_"
+WEBHOOK_SECRET_NAME = re.compile(rf"^{WEBHOOK_SECRET_PREFIX}[A-Z0-9_]+$")  # the only secrets read
 # The product's own secrets: never handed to a command, always redacted.
 PRODUCT_SECRETS = ("SECRET_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 PRODUCT_URLS = ("DATABASE_URL", "REDIS_URL")  # their passwords are secrets
@@ -40,7 +43,11 @@ _SECRET_PARAM = re.compile(
 
 def is_product_secret(name: str) -> bool:
     """Whether the variable `name` holds one of Releasebot's own secrets."""
-    return name in PRODUCT_SECRETS or name in PRODUCT_URLS or name.startswith(REVIEW_TOKEN_PREFIX)
+    return (
+        name in PRODUCT_SECRETS
+        or name in PRODUCT_URLS
+        or name.startswith((REVIEW_TOKEN_PREFIX, WEBHOOK_SECRET_PREFIX))
+    )
 
 
 def secret_values() -> list[str]:
@@ -52,7 +59,7 @@ def secret_values() -> list[str]:
         for url in (getattr(settings, name, ""), os.environ.get(name, "")):
             values.update(_long(NAMED_MIN, *_password_of(url or "")))
     for name, value in os.environ.items():
-        if name.startswith(REVIEW_TOKEN_PREFIX):
+        if name.startswith((REVIEW_TOKEN_PREFIX, WEBHOOK_SECRET_PREFIX)):
             values.update(_long(NAMED_MIN, value.strip()))
         elif _SECRET_NAME.search(name):
             values.update(_long(GUESSED_MIN, value.strip()))

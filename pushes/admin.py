@@ -20,9 +20,9 @@ from pushes.models import (
 
 @admin.register(Engineer)
 class EngineerAdmin(admin.ModelAdmin):
-    list_display = ["user", "email", "chat_id", "role"]
+    list_display = ["user", "email", "chat_id", "role", "github_login", "gitlab_username"]
     list_filter = ["role"]
-    search_fields = ["user__username", "email", "chat_id"]
+    search_fields = ["user__username", "email", "chat_id", "github_login", "gitlab_username"]
     list_select_related = ["user"]
 
 
@@ -50,6 +50,7 @@ class RepositoryAdmin(admin.ModelAdmin):
                     "push_times",
                     "friday_policy",
                     ("confirm_lead_minutes", "reminder_lead_minutes", "max_rolls"),
+                    "keep_branches",
                 ]
             },
         ),
@@ -74,6 +75,14 @@ class RepositoryAdmin(admin.ModelAdmin):
                     "review_allow_http",
                     "review_token_env",
                 ]
+            },
+        ),
+        (
+            "GitHub or GitLab",
+            {
+                "description": "Webhooks in and picks from pull requests; the review tool's "
+                "API and token above are also where the picks' states are written back.",
+                "fields": ["forge_project", "webhook_secret_env", "pick_label"],
             },
         ),
         ("Risk", {"fields": ["risk_size_threshold", "risk_churn_threshold"]}),

@@ -15,7 +15,13 @@ from django.db.models import Q
 from django.urls import reverse
 
 from common.outbound import is_url, url_refusal
-from common.redact import REVIEW_TOKEN_NAME, REVIEW_TOKEN_PREFIX, is_product_secret
+from common.redact import (
+    REVIEW_TOKEN_NAME,
+    REVIEW_TOKEN_PREFIX,
+    WEBHOOK_SECRET_NAME,
+    WEBHOOK_SECRET_PREFIX,
+    is_product_secret,
+)
 from pushes.choices import (
     FridayPolicy,
     ReviewTool,
@@ -32,6 +38,16 @@ validate_review_token_env = RegexValidator(
     REVIEW_TOKEN_NAME,
     f"The name of a variable starting with {REVIEW_TOKEN_PREFIX} (e.g. "
     f"{REVIEW_TOKEN_PREFIX}SHOP), upper case: tokens are read from those variables only.",
+)
+
+validate_webhook_secret_env = RegexValidator(
+    WEBHOOK_SECRET_NAME,
+    f"The name of a variable starting with {WEBHOOK_SECRET_PREFIX} (e.g. "
+    f"{WEBHOOK_SECRET_PREFIX}SHOP), upper case: secrets are read from those variables only.",
+)
+validate_label = RegexValidator(
+    r"^[^\s,:][^,:]{0,48}[^\s,:]$|^[^\s,:]$",
+    "A label of 1 to 50 characters, without commas or colons, not starting or ending in a space.",
 )
 
 
@@ -89,6 +105,20 @@ class Engineer(models.Model):
     )
     email = models.EmailField(blank=True, db_index=True)
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.ENGINEER)
+    github_login = models.CharField(
+        "GitHub login",
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Their pull requests' picks are theirs (matched without regard to case).",
+    )
+    gitlab_username = models.CharField(
+        "GitLab username",
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Their merge requests' picks are theirs (matched without regard to case).",
+    )
 
     objects = StatusQuerySet.as_manager()
 
@@ -195,6 +225,31 @@ class Repository(models.Model):
         default=list,
         blank=True,
         help_text='Glob patterns of risky files, e.g. ["app/checkout/*", "*.sql"].',
+    )
+    forge_project = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The repository on the review tool: owner/name on GitHub, the project's path "
+        "(group/subgroup/name) on GitLab. Webhooks naming it are this repository's.",
+    )
+    webhook_secret_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_webhook_secret_env],
+        help_text=f"Name of the environment variable holding the webhook secret; it starts "
+        f"with {WEBHOOK_SECRET_PREFIX}. Without it every delivery is refused.",
+    )
+    pick_label = models.CharField(
+        max_length=50,
+        default="pick",
+        validators=[validate_label],
+        help_text="The label that asks for a pick of a merged pull request onto the current "
+        "branch; LABEL:BRANCH asks for that release branch.",
+    )
+    keep_branches = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Older release branches that stay open for picks after a cut, because they "
+        "are still deployed somewhere; 0 closes the previous branch at every cut.",
     )
     chat_channel = models.CharField(
         max_length=64, blank=True, help_text="Slack channel id for each push's summary."
