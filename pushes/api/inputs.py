@@ -27,6 +27,8 @@ MAX_ID = 2**63 - 1
 # What the revision selector takes: a SHA (7 to 40 hex digits), a review URL or a review number.
 REVISION = r"^\s*([0-9a-fA-F]{7,40}|https?://[^\x00]*|[Dd#]?[0-9]{1,9})\s*$"
 SHA = r"^\s*[0-9a-fA-F]{7,40}\s*$"
+# Release branches one pick request names at most: the current one and older ones kept open.
+MAX_BRANCHES = 10
 
 # --- input --------------------------------------------------------------------------------
 
@@ -85,6 +87,14 @@ class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
         max_length=200,
         help_text="The release branch, e.g. release/2026-11-22. Default: the current one.",
     )
+    branches = serializers.ListField(
+        source="branch_names",
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=MAX_BRANCHES,
+        help_text="Instead of `branch`: several release branches (the current one and older "
+        "ones still open), one pick each, each with its own state. Empty: the current branch.",
+    )
     repository = serializers.CharField(
         required=False, max_length=50, help_text="The repository's slug. Default: any active one."
     )
@@ -93,6 +103,11 @@ class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
         max_length=150,
         help_text="Username of an engineer who may confirm in your place.",
     )
+
+    def validate(self, attrs: dict) -> dict:
+        if "branch_name" in attrs and "branch_names" in attrs:
+            raise serializers.ValidationError({"branches": ["Give branch or branches, not both."]})
+        return attrs
 
     def validate_repository(self, value: str) -> Repository:
         repository = Repository.objects.filter(slug=value).first()

@@ -16,13 +16,15 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
+from rest_framework.serializers import CharField, Serializer
 from rest_framework.views import APIView
 
 from common.errors import NotFound
@@ -48,6 +50,22 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """Error responses for the schema; every endpoint may answer 401 and 403."""
     return error_responses(*codes)
 
+
+PICKS_CREATED = inline_serializer(
+    name="PicksCreated",
+    fields={
+        "picks": s.PickCreatedSerializer(many=True, help_text="One per branch it was made on."),
+        "refused": inline_serializer(
+            name="PickRefusedOnBranch",
+            many=True,
+            fields={
+                "branch": CharField(help_text="The branch as named in the request."),
+                "error": CharField(help_text='Its refusal\'s code, e.g. "already-requested".'),
+                "message": CharField(help_text="Why, in a sentence."),
+            },
+        ),
+    },
+)
 
 QUEUED = OpenApiResponse(
     s.PushSerializer, description="Queued: the push runs in the background; poll the push."
@@ -214,21 +232,55 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         request=inputs.PickRequestSerializer,
         responses={
             201: OpenApiResponse(
-                s.PickCreatedSerializer, description="Stored, with its dry run on the branch."
+                PolymorphicProxySerializer(
+                    component_name="PickCreatedAnswer",
+                    serializers=[s.PickCreatedSerializer, PICKS_CREATED],
+                    resource_type_field_name=None,
+                ),
+                description="Stored, with its dry run on the branch. With `branches`: the "
+                "picks made, each with its dry run, and the branches refused.",
             ),
             **errors(400),
         },
         description="Ask for a trunk revision on a release branch. Every refusal (bad or "
         "unknown revision, ambiguous prefix, already in the branch or requested, karma, "
-        "closed branch) is a 400 with its code, and nothing is stored.",
+        "closed branch) is a 400 with its code, and nothing is stored. With `branches`, one "
+        "pick per branch: a refusal on one branch is listed in `refused` and leaves the others "
+        "be; refused on every branch, the answer is the first refusal, and nothing is stored.",
     )
     def create(self, request):
         params = parse(inputs.PickRequestSerializer, request.data)
+        if "branch_names" in params:
+            return self._create_on_branches(request, params)
         result = services.pick_request(requestor=request.user.engineer, **params)
         context = {**self.get_serializer_context(), "dry_run": result.dry_run}
         data = s.PickCreatedSerializer(result.pick, context=context).data
         location = reverse("api:pick-detail", args=[result.pick.pk])
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def _create_on_branches(self, request, params: dict) -> Response:
+        answers = services.pick_request_branches(requestor=request.user.engineer, **params)
+        made = [answer.result for answer in answers if answer.result is not None]
+        refused = [(answer.branch_name, answer.refusal) for answer in answers if answer.refusal]
+        if not made:
+            raise refused[0][1]
+        context = self.get_serializer_context()
+        picks = [
+            s.PickCreatedSerializer(
+                result.pick, context={**context, "dry_run": result.dry_run}
+            ).data
+            for result in made
+        ]
+        return Response(
+            {
+                "picks": picks,
+                "refused": [
+                    {"branch": name, "error": error.code, "message": error.message}
+                    for name, error in refused
+                ],
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
 
 # --- moves: one action per move of the registry that the API offers -----------------------

@@ -35,6 +35,26 @@ def what_next(*, branch: ReleaseBranch, after: dt.datetime) -> tuple[Push | None
 
 
 def next_cut_text(*, branch: ReleaseBranch, after: dt.datetime | None = None) -> str:
+    return _after_the_week(branch, _moved_on(branch), after)
+
+
+def _moved_on(branch: ReleaseBranch) -> str:
+    """The branch the train moved on to, when `branch` is an older one (kept open because it
+    is still deployed somewhere); "" for the current branch."""
+    newer = ReleaseBranch.objects.filter(
+        repository_id=branch.repository_id, cut_at__gt=branch.cut_at
+    )
+    return newer.order_by("-cut_at").values_list("name", flat=True).first() or ""
+
+
+def _after_the_week(branch: ReleaseBranch, newer: str, after: dt.datetime | None = None) -> str:
+    """What a pick waits for when no push of its branch is left: the next cut, which takes its
+    revision from trunk; on an older branch, which no cut feeds, a push started by hand."""
+    if newer:
+        return (
+            f"a push of {branch.name} that release engineering starts (the train moved on to "
+            f"{newer}, so none is scheduled)"
+        )
     repository = branch.repository
     cut = cadence.next_cut_slot(repository, max(after or timezone.now(), timezone.now()))
     return (
@@ -62,15 +82,16 @@ def pick_next_step(pick: Pick, engineer: Engineer | None = None, *, confirm_with
             PickState.APPROVED: "approved",
             PickState.DEFERRED: "deferred",
         }
-        text = (
-            f"{leads[state]}; it waits for {next_cut_text(branch=pick.branch)}, unless release "
-            "engineering starts a push"
-        )
+        newer = _moved_on(pick.branch)
+        unless = "" if newer else ", unless release engineering starts a push"
+        text = f"{leads[state]}; it waits for {_after_the_week(pick.branch, newer)}{unless}"
     elif state == PickState.PICKED:
         text = _picked(pick, upcoming)
     else:
         how = f": {confirm_with}" if confirm_with else ""
-        then = "the next push" if upcoming and _later(upcoming) else "the next weekly cut"
+        then = "the next push"
+        if state == PickState.AWAITING_CONFIRMATION and not (upcoming and _later(upcoming)):
+            then = _week_over(pick.branch)
         texts: dict[str, str] = {
             PickState.REQUESTED: "requested, waiting for release engineering to approve it",
             PickState.APPROVED: f"approved for {push}; I will ask you to confirm before it",
@@ -88,6 +109,13 @@ def pick_next_step(pick: Pick, engineer: Engineer | None = None, *, confirm_with
     if engineer is not None and pick.requestor_id != engineer.pk:
         text += f" (backup for {pick.requestor})"
     return text
+
+
+def _week_over(branch: ReleaseBranch) -> str:
+    """Where a pick asked for its branch's last push rolls: the cut, or on an older branch (which
+    no cut feeds) a push started by hand."""
+    newer = _moved_on(branch)
+    return _after_the_week(branch, newer) if newer else "the next weekly cut"
 
 
 def _later(push: Push) -> bool:

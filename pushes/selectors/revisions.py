@@ -11,9 +11,10 @@ from django.db.models.functions import Coalesce
 
 from common.errors import DomainError, NotFound
 from common.times import when
-from pushes.choices import PICK_ACTIVE_STATES, BranchState, PickState, PushState
+from pushes.choices import PICK_ACTIVE_STATES, PickState, PushState
 from pushes.models import BranchCommit, Pick, Push, ReleaseBranch, Revision
 from pushes.selectors.next_steps import pick_next_step
+from pushes.selectors.train import branch_current
 
 _REVIEW_NUMBER = re.compile(r"^(?:D|#)?(\d{1,9})$", re.IGNORECASE)
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
@@ -230,15 +231,18 @@ def _same_change(revision: Revision) -> list[str]:
 
 
 def revision_pickable(status: RevisionStatus) -> bool:
-    """Worth a "Request a pick" button: not in any open branch by a cut or an active pick.
+    """Worth a "Request a pick" button (for the current branch): not in it by a cut or an
+    active pick. An active pick on an older branch kept open does not put it there.
 
     A commit cut into some branch is in every later one too, so only a commit no cut holds
     yet can be missing from the current branch.
     """
     if status.cut_into is not None:
         return False
+    current = branch_current(repository=status.revision.repository)
     return not any(
-        p.state in PICK_ACTIVE_STATES and p.branch.state != BranchState.CLOSED for p in status.picks
+        p.state in PICK_ACTIVE_STATES and current is not None and p.branch_id == current.pk
+        for p in status.picks
     )
 
 

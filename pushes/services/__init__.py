@@ -15,6 +15,7 @@ from pushes.services.notifications import (
 )
 from pushes.services.picks import (
     NO_REASON,
+    BranchRequest,
     DryRun,
     GitUnavailable,
     PickRequestResult,
@@ -26,6 +27,7 @@ from pushes.services.picks import (
     pick_dry_run,
     pick_reject,
     pick_request,
+    pick_request_branches,
     pick_revert,
     pick_withdraw,
     revision_resolve,
@@ -59,6 +61,7 @@ from pushes.services.transitions import IllegalTransition, PickRefused, pick_tra
 
 __all__ = [
     "NO_REASON",
+    "BranchRequest",
     "EarlyRun",
     "PushEarly",
     "pick_carry",
@@ -89,6 +92,7 @@ __all__ = [
     "pick_dry_run",
     "pick_reject",
     "pick_request",
+    "pick_request_branches",
     "pick_revert",
     "karma_suggest",
     "pick_roll",

@@ -68,13 +68,23 @@ def branch_cut(*, repository: Repository, at: dt.datetime | None = None) -> Rele
             defaults={"cut_at": at, "base_sha": head, "base_position": position},
         )
         if created:
-            ReleaseBranch.objects.filter(repository=repository).exclude(pk=branch.pk).exclude(
-                state=BranchState.CLOSED
-            ).update(state=BranchState.CLOSED)
+            _close_left_behind(branch)
             push_schedule(branch=branch)
             _expire_left_behind(branch)
     log.info("cut %s of %s at %s", name, repository.slug, head[:10])
     return branch
+
+
+def _close_left_behind(branch: ReleaseBranch) -> None:
+    """Close the older branches, but the newest `keep_branches` of those still open: they are
+    deployed somewhere, so they keep taking picks (their state is left as it is)."""
+    older = (
+        ReleaseBranch.objects.filter(repository=branch.repository)
+        .exclude(pk=branch.pk)
+        .exclude(state=BranchState.CLOSED)
+    )
+    kept = older.order_by("-cut_at", "-pk")[: branch.repository.keep_branches]
+    older.exclude(pk__in=list(kept.values_list("pk", flat=True))).update(state=BranchState.CLOSED)
 
 
 def _expire_left_behind(branch: ReleaseBranch) -> None:

@@ -286,6 +286,40 @@ def pick_request(
     return PickRequestResult(pick=pick, dry_run=dry_run)
 
 
+@dataclass(frozen=True)
+class BranchRequest:
+    """One branch's answer to a request for several: its pick, or why it was refused."""
+
+    branch_name: str
+    result: PickRequestResult | None
+    refusal: DomainError | None
+
+
+def pick_request_branches(
+    *,
+    requestor: Engineer,
+    revision: str,
+    reason: str,
+    branch_names: list[str],
+    repository: Repository | None = None,
+    backup: Engineer | None = None,
+) -> list[BranchRequest]:
+    """The revision on each release branch named once, by `pick_request` (every check of its
+    own); a refusal on one branch leaves the others be. No names: the current branch."""
+    answers = []
+    for name in dict.fromkeys(name.strip() for name in branch_names) or [""]:
+        try:
+            result = pick_request(
+                requestor=requestor, revision=revision, reason=reason, branch_name=name or None,
+                repository=repository, backup=backup,
+            )  # fmt: skip
+        except DomainError as refusal:
+            answers.append(BranchRequest(branch_name=name, result=None, refusal=refusal))
+        else:
+            answers.append(BranchRequest(result.pick.branch.name, result=result, refusal=None))
+    return answers
+
+
 def _refuse_if_on_branch(branch: ReleaseBranch, revision: Revision) -> None:
     if branch.base_position is not None and revision.position <= branch.base_position:
         raise PickRefused(

@@ -8,6 +8,7 @@ next push, nothing counted against them (see push_run's `_leave_out_unconfirmed`
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -19,7 +20,14 @@ from common import times
 from common.errors import Conflict, NotFound
 from common.queue import broker_required, enqueue
 from pushes import moves
-from pushes.choices import PUSH_RUNNING_STATES, PUSH_UPCOMING_STATES, PickState, PushKind, PushState
+from pushes.choices import (
+    PICK_WAITING_STATES,
+    PUSH_RUNNING_STATES,
+    PUSH_UPCOMING_STATES,
+    PickState,
+    PushKind,
+    PushState,
+)
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
 from pushes.selectors import what_next
 from pushes.services.push_run import PushBusy, push_run
@@ -93,18 +101,34 @@ def push_early_run(*, push: Push) -> EarlyRun | None:
 
 def push_start_now(*, branch: ReleaseBranch) -> Push:
     """The branch's next push that has not started, or a new one scheduled now."""
-    now = timezone.now()
     push = (
         Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES)
         .order_by("scheduled_at")
         .first()
     )
-    if push is None:
-        day = now.astimezone(branch.repository.tz).date()
-        number = (Push.objects.filter(branch=branch, day=day).aggregate(n=Max("number"))["n"]) or 0
-        push = Push.objects.create(
-            branch=branch, day=day, number=number + 1, scheduled_at=now, kind=PushKind.DAILY
-        )
+    return push or _push_new(branch, timezone.now())
+
+
+def _push_new(branch: ReleaseBranch, at: dt.datetime) -> Push:
+    day = at.astimezone(branch.repository.tz).date()
+    number = (Push.objects.filter(branch=branch, day=day).aggregate(n=Max("number"))["n"]) or 0
+    return Push.objects.create(
+        branch=branch, day=day, number=number + 1, scheduled_at=at, kind=PushKind.DAILY
+    )
+
+
+def _push_for_waiting(branch: ReleaseBranch) -> Push | None:
+    """With no push of the branch to come (an older branch kept open has none scheduled), a new
+    one for its picks that wait for no push: due after the confirmation lead, so that their
+    requestors are asked to confirm first, as before any push. None when there is no such pick."""
+    if Push.objects.filter(branch=branch, state__in=PUSH_UPCOMING_STATES).exists():
+        return None
+    waiting = Pick.objects.filter(branch=branch, push__isnull=True, state__in=PICK_WAITING_STATES)
+    if not waiting.exists():
+        return None
+    now = timezone.now()
+    push = _push_new(branch, now + dt.timedelta(minutes=branch.repository.confirm_lead_minutes))
+    waiting.update(push=push, updated_at=now)
     return push
 
 
@@ -121,17 +145,25 @@ def push_request_run(*, push_id: int, actor: Engineer, early: bool = False) -> P
 
 
 def branch_push_now(*, branch_id: int, actor: Engineer, early: bool = False) -> Push:
-    """A release engineer's "push now": the branch's next push (or a new one), queued now."""
+    """A release engineer's "push now": the branch's next push (or a new one), queued now.
+
+    Picks that wait for no push get a new push first (`_push_for_waiting`), kept even when the
+    answer is the question "run it early?": their requestors are asked to confirm before it and
+    it runs at its slot, since run now it would leave every one of them behind."""
     with transaction.atomic():
         branch = _for_move(
             moves.PUSH_NOW, ReleaseBranch, branch_id, actor, "There is no branch #{}."
         )
-        push = push_start_now(branch=branch)
+        made = _push_for_waiting(branch)
+        push = made or push_start_now(branch=branch)
         push.branch = branch
         _refuse_busy(push)
-        _refuse_early(push, early)
-        broker_required(f"push {push.label}")
-        enqueue("pushes.tasks.push_run", push.pk)
+        run = push_early_run(push=push)
+        if run is None or early:
+            broker_required(f"push {push.label}")
+            enqueue("pushes.tasks.push_run", push.pk)
+    if run is not None and not early:
+        raise _early(run, made=made is not None)
     return push
 
 
@@ -153,9 +185,20 @@ def _refuse_busy(push: Push) -> None:
 def _refuse_early(push: Push, early: bool) -> None:
     run = push_early_run(push=push)
     if run is not None and not early:
-        raise PushEarly(
-            run.message + " Run it early to go ahead (early=true).", details=run.details
+        raise _early(run)
+
+
+def _early(run: EarlyRun, *, made: bool = False) -> PushEarly:
+    why = ""
+    if made:
+        why = (
+            f"Push {run.push.label} was set up for the picks of {run.push.branch.name} that "
+            "waited for no push: it runs at its slot, and those approved are asked to confirm "
+            "before it. "
         )
+    return PushEarly(
+        why + run.message + " Run it early to go ahead (early=true).", details=run.details
+    )
 
 
 def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
