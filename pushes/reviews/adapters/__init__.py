@@ -33,15 +33,28 @@ ADAPTERS: dict[str, type[ReviewAdapter]] = {
 def adapter_for(repository: Repository, link: ReviewLink) -> ReviewAdapter | None:
     """The adapter that counts `link`'s comments, or None when it must not be fetched.
 
-    Releasebot calls only the API the repository configured: its review tool at
-    `review_api_url`, or that tool's public API when it is blank (api.github.com, gitlab.com;
-    Phabricator and Gerrit have none, so nothing is fetched). A link is fetched only when it is
-    a review on that tool's own web host; a link anywhere else (another tool, another host, a
-    host a commit message made up) stays the pick's review link, shown and never fetched. The
-    API must be HTTPS unless the repository allows plain HTTP.
+    Releasebot calls only the API the repository configured (`review_api`). A link is fetched
+    only when it is a review on that tool's own web host; a link anywhere else (another tool,
+    another host, a host a commit message made up) stays the pick's review link, shown and never
+    fetched.
     """
     adapter_class = ADAPTERS.get(repository.review_tool)
-    if adapter_class is None or link.tool != repository.review_tool:
+    api = review_api(repository)
+    if adapter_class is None or api is None or link.tool != repository.review_tool:
+        return None
+    api_url, token = api
+    if host_of(link.url) not in adapter_class.web_hosts(api_url):
+        return None
+    return adapter_class(api_url, token)
+
+
+def review_api(repository: Repository) -> tuple[str, str | None] | None:
+    """The review tool's API a repository configured, and its token; None when none may be
+    called: its `review_api_url`, or that tool's public API when it is blank (api.github.com,
+    gitlab.com; Phabricator and Gerrit have none). The API must be HTTPS unless the repository
+    allows plain HTTP. Counting comments and writing picks back both call it, nothing else."""
+    adapter_class = ADAPTERS.get(repository.review_tool)
+    if adapter_class is None:
         return None
     api_url = repository.review_api_url.strip() or adapter_class.default_api_url
     if not api_url:
@@ -49,9 +62,7 @@ def adapter_for(repository: Repository, link: ReviewLink) -> ReviewAdapter | Non
     if refusal := url_refusal(api_url, allow_http=repository.review_allow_http):
         logger.warning("Review API of %s not called: %s", repository.slug, refusal)
         return None
-    if host_of(link.url) not in adapter_class.web_hosts(api_url):
-        return None
-    return adapter_class(api_url, _token(repository.review_token_env))
+    return api_url, _token(repository.review_token_env)
 
 
 def _token(variable: str) -> str | None:
@@ -84,4 +95,5 @@ __all__ = [
     "ReviewAdapter",
     "ReviewUnavailable",
     "adapter_for",
+    "review_api",
 ]
