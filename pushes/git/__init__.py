@@ -13,9 +13,10 @@ it as an option.
 
 The package's modules, each depending only on those before it: ``run`` (running git and other
 commands, errors, timeouts), ``refs`` (names, refs, tags, the push to origin), ``history``
-(commits, diffs, containment), ``worktrees``, ``clone`` (sync of the managed clone), ``picks``
-(a push's merge loop) and ``branches`` (origin's release branch and what is on it). Callers use
-the names re-exported here: ``git.branch_head``.
+(commits, diffs, containment), ``worktrees``, ``clone`` (sync of the managed clone),
+``handover`` (a conflict handed to a person), ``picks`` (a push's merge loop) and ``branches``
+(origin's release branch and what is on it). Callers use the names re-exported here:
+``git.branch_head``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pushes.git.branches import (
     tag_delete,
 )
 from pushes.git.clone import CLONE_CONFIG, commit_graph_write, sync
+from pushes.git.handover import handover_branch
 from pushes.git.history import (
     CommitInfo,
     Containment,
@@ -131,6 +133,7 @@ __all__ = [
     "dry_run_pick",
     "find_in_branch",
     "find_in_ref",
+    "handover_branch",
     "is_ancestor",
     "push",
     "remote_branch_head",
