@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "chat",
     "pushes",
     "karma",
+    "forges",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,10 @@ CELERY_BEAT_SCHEDULE = {
     "trunk-sync": {
         "task": "pushes.tasks.trunk_sync_all",
         "schedule": crontab(),  # every minute: fetch trunk and index new commits
+    },
+    "forge-sweep": {
+        "task": "forges.tasks.forge_sweep",
+        "schedule": crontab(),  # every minute: pick asks and write-backs left undone
     },
     "outbox-relay": {
         "task": "common.tasks.outbox_relay",

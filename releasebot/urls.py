@@ -24,7 +24,9 @@ urlpatterns = [
     ),
     path("api/auth/token/", signin.TokenView.as_view(), name="api-token"),
     path("api/karma/", include("karma.api.urls")),  # before pushes' catch-all under api/
+    path("api/", include("forges.api.urls")),
     path("api/", include("pushes.api.urls")),
+    path("", include("forges.urls")),
     path("", include("chat.urls")),
     path("", include("pushes.urls")),
 ]

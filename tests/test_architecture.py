@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("releasebot", "common", "chat", "pushes", "karma")
+PACKAGES = ("releasebot", "common", "chat", "pushes", "karma", "forges")
 MAX_LINES = 500
 
 
@@ -116,9 +116,9 @@ def test_the_cycle_finder_finds_a_cycle_it_is_shown():
 @pytest.mark.parametrize(
     ("app", "forbidden"),
     [
-        ("common", ("pushes", "karma", "chat", "releasebot")),
-        ("karma", ("pushes", "chat")),
-        ("pushes", ("chat",)),
+        ("common", ("pushes", "karma", "chat", "releasebot", "forges")),
+        ("karma", ("pushes", "chat", "forges")),
+        ("pushes", ("chat", "forges")),
     ],
 )
 def test_dependencies_point_one_way(app, forbidden):

@@ -88,6 +88,16 @@ API_ROWS = [
     # Reading: any engineer; a login with no engineer record has no identity on the train.
     api("repositories_list", "GET", "/api/repositories/"),
     api("repositories_retrieve", "GET", "/api/repositories/{slug}/"),
+    api("repositories_forge_retrieve", "GET", "/api/repositories/{slug}/forge/"),
+    # A repository's GitHub or GitLab setup: release engineers change it.
+    api(
+        "repositories_forge_partial_update",
+        "PATCH",
+        "/api/repositories/{slug}/forge/",
+        RELEASE_ENGINEERS,
+        {"pick_label": "backport"},
+        changes=RELEASE_ENGINEERS,
+    ),
     api("branches_list", "GET", "/api/branches/"),
     api("branches_retrieve", "GET", "/api/branches/{branch}/"),
     api("pushes_list", "GET", "/api/pushes/"),
@@ -294,6 +304,20 @@ PAGE_ROWS = [
         guarded=NOBODY,
         public=True,
         status={role: 401 for role in ROLES},
+    ),
+    # GitHub and GitLab sign their deliveries: a session (or none) without the forge's event
+    # and delivery headers gets a 400 in the error shape, and nothing changes.
+    *(
+        post(
+            name,
+            url,
+            {},
+            NOBODY,
+            guarded=NOBODY,
+            public=True,
+            status={role: 400 for role in ROLES},
+        )
+        for name, url in (("hook-github", "/hooks/github/"), ("hook-gitlab", "/hooks/gitlab/"))
     ),
     # The API's catch-all answers any other address with a 404 in its error shape, to anyone.
     post(

@@ -50,7 +50,8 @@ def _call(client, row: Row, world, role: str, capture):
         if row.method == "GET":
             response = client.get(row.path(world), **extra)
         elif isinstance(client, APIClient):
-            response = client.post(row.path(world), data, format="json")
+            send = getattr(client, row.method.lower())  # POST, or PATCH
+            response = send(row.path(world), data, format="json")
         else:
             response = client.post(row.path(world), data, **extra)
     return response, tasks_queued(queued)

@@ -37,6 +37,8 @@ REFUSES_WELL_FORMED = {
     "karma_unlike": "no star left to take",
     "karma_restore": "five stars already",
     "auth_token_create": "a wrong username or password",
+    "repositories_forge_partial_update": "a review API Releasebot may not call (plain HTTP "
+    "without review_allow_http, a private address), which depends on two fields at once",
 }
 # Cases per operation in the fuzzing phase. The coverage phase (every boundary and type the
 # schema names, about 1,400 requests) and the stateful phase come on top: the whole run takes

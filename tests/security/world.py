@@ -32,6 +32,7 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from common.queue import Queued
+from forges.models import Delivery, PickAsk
 from karma.models import Karma, KarmaEvent
 from karma.services import karma_unlike
 from pushes import services
@@ -221,9 +222,24 @@ def db_state() -> dict[str, list]:
         "engineers": list(Engineer.objects.order_by("pk").values_list("pk", "role")),
         "tokens": list(Token.objects.order_by("key").values_list("key", "user_id")),
         "repositories": list(
-            Repository.objects.order_by("pk").values_list("pk", "remote_url", "is_active")
+            Repository.objects.order_by("pk").values_list(
+                "pk", "remote_url", "is_active", *FORGE_FIELDS
+            )
         ),
+        "deliveries": list(Delivery.objects.order_by("pk").values_list("pk", "delivery_id")),
+        "pick asks": list(PickAsk.objects.order_by("pk").values_list("pk", "state")),
     }
+
+
+FORGE_FIELDS = (
+    "review_tool",
+    "review_api_url",
+    "review_token_env",
+    "forge_project",
+    "webhook_secret_env",
+    "pick_label",
+    "keep_branches",
+)
 
 
 def tasks_queued(callbacks: list) -> list[str]:
