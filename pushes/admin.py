@@ -14,6 +14,7 @@ from pushes.models import (
     ReleaseBranch,
     Repository,
     Revision,
+    Rollback,
     TestRun,
 )
 
@@ -163,8 +164,19 @@ class TestRunAdmin(admin.ModelAdmin):
 
 @admin.register(FreezeWindow)
 class FreezeWindowAdmin(admin.ModelAdmin):
-    list_display = ["repository", "starts_at", "ends_at", "reason"]
+    list_display = ["repository", "starts_at", "ends_at", "reason", "created_by", "lifted_by"]
     list_filter = ["repository"]
+    raw_id_fields = ["created_by", "lifted_by"]
+
+
+@admin.register(Rollback)
+class RollbackAdmin(admin.ModelAdmin):
+    list_display = ["push", "to_push", "actor", "at", "deployed", "reason"]
+    list_select_related = ["push__branch", "to_push__branch", "actor__user"]
+    readonly_fields = ["push", "to_push", "actor", "at", "reason", "deployed", "outcome"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # made by the rollback service, which calls the deploy hook
 
 
 @admin.register(Notification)

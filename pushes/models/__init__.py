@@ -21,7 +21,7 @@ from pushes.models.repositories import (
     validate_time_zone,
     validate_weekdays,
 )
-from pushes.models.train import BranchCommit, Push, PushEvent, ReleaseBranch
+from pushes.models.train import BranchCommit, Push, PushEvent, ReleaseBranch, Rollback
 
 __all__ = [
     "BranchCommit",
@@ -35,6 +35,7 @@ __all__ = [
     "ReleaseBranch",
     "Repository",
     "Revision",
+    "Rollback",
     "TestRun",
     "default_push_times",
     "default_push_weekdays",

@@ -71,6 +71,14 @@ class Pick(models.Model):
     result_sha = models.CharField(
         max_length=40, blank=True, help_text="The commit the pick made on the branch."
     )
+    revert_sha = models.CharField(
+        max_length=40, blank=True, help_text="The commit that reverted it on the branch."
+    )
+    urgent = models.BooleanField(
+        default=False,
+        help_text="Asked for as urgent: once approved it goes to a push started now, its "
+        "requestor still confirming first.",
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     shipped_with = models.ForeignKey(

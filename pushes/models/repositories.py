@@ -298,6 +298,22 @@ class FreezeWindow(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        Engineer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who froze it (empty: planned in the admin).",
+    )
+    lifted_by = models.ForeignKey(
+        Engineer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who unfroze it before its end, if someone did.",
+    )
 
     class Meta:
         ordering = ["starts_at"]

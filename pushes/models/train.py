@@ -135,6 +135,30 @@ class PushEvent(models.Model):
         return f"{self.push_id}: {self.from_state or '-'} -> {self.to_state}"
 
 
+class Rollback(models.Model):
+    """A push's deploy undone: the previous push's tag deployed again through the deploy hook.
+    Its own record, so the push's story stays as it was and the time to restore counts it."""
+
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="rollbacks")
+    to_push = models.ForeignKey(
+        Push,
+        on_delete=models.CASCADE,
+        related_name="redeploys",
+        help_text="The push whose tag was deployed again.",
+    )
+    actor = models.ForeignKey(Engineer, on_delete=models.SET_NULL, null=True, blank=True)
+    at = models.DateTimeField()
+    reason = models.TextField()
+    deployed = models.BooleanField(default=False, help_text="The hook took the redeploy.")
+    outcome = models.TextField(blank=True, help_text="What the deploy hook answered.")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.push_id} -> {self.to_push_id}"
+
+
 class BranchCommit(models.Model):
     """One commit the remote release branch has beyond its cut, as git says: a Releasebot pick,
     a pick someone pushed by hand (with or without -x), a revert, or another hand commit.
