@@ -36,3 +36,17 @@ class PullRequestAdmin(admin.ModelAdmin):
     search_fields = ["title", "author_login", "url"]
     readonly_fields = ["written_digest", "written_labels", "written_at", "write_attempts"]
     inlines = [PickAskInline, PullRequestPickInline]
+
+
+@admin.register(PickAsk)
+class PickAskAdmin(admin.ModelAdmin):
+    list_display = ["pull_request", "source", "key", "asked_by", "state", "created_at"]
+    list_filter = ["state", "source"]
+    search_fields = ["key", "asked_by", "reason"]
+    raw_id_fields = ["pull_request"]
+
+
+@admin.register(PullRequestPick)
+class PullRequestPickAdmin(admin.ModelAdmin):
+    list_display = ["pull_request", "pick", "handover_branch", "handover_url"]
+    raw_id_fields = ["pull_request", "pick"]
