@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.urls import reverse
 
 from common import times
 from pushes.choices import NotificationKind, PickState
 from pushes.models import Notification, Pick, Push
 from pushes.moves import CONFIRM, DECLINE
+from pushes.selectors.release_notes import SHIPPED, NoteLine, ReleaseNotes
 
 SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
 MAX_BLOCKS = 50
+NOTES_LINES = 15  # picks listed per outcome in a push's summary; the rest are counted
 
 # The buttons of a confirmation request are the registry's confirm and decline moves.
 CONFIRM_ACTION = f"pick_{CONFIRM.name}"
@@ -225,9 +228,9 @@ def confirmation_answered(answer: str, asked: str = "") -> list[dict]:
 # --- notices ------------------------------------------------------------------------------
 
 
-def notice(notification: Notification) -> list[dict]:
+def notice(notification: Notification, *, buttons: bool = True) -> list[dict]:
     """One notice to one engineer, by kind; confirmation requests get the buttons."""
-    if notification.kind in ASK_KINDS and notification.pick_id:
+    if notification.kind in ASK_KINDS and notification.pick_id and buttons:
         return confirmation(notification)
     icon = NOTICE_ICONS.get(notification.kind, ":speech_balloon:")
     blocks = [section(f"{icon} {escape(notification.text)}")]
@@ -247,28 +250,58 @@ def notice(notification: Notification) -> list[dict]:
     return blocks
 
 
-def push_summary(
-    push: Push,
-    *,
-    shipped: list[tuple[Pick, str]],
-    not_shipped: list[tuple[Pick, str]],
-) -> list[dict]:
-    """A push's summary for its repository's channel: who confirmed, what went out, what did
-    not and why. `shipped` pairs each pick with who confirmed it; `not_shipped` with why."""
+def notice_copy(notification: Notification) -> list[dict]:
+    """A notice copied to its repository's channel: whom it is for, then the notice without
+    buttons (only its engineer answers, from their own messages)."""
+    engineer = notification.engineer
+    who = f"<@{escape(engineer.chat_id)}>" if engineer.chat_id else escape(str(engineer))
+    return [context(f"For {who}:"), *notice(notification, buttons=False)]
+
+
+def push_summary(notes: ReleaseNotes) -> list[dict]:
+    """A push's summary for its repository's channel: what went out, then its release notes
+    (every pick it carried or dealt with, by outcome), any error, and links to the push and to
+    the notes in Markdown."""
+    push = notes.push
     title = f":package: Push {push.label} of {push.branch.name}"
-    outcome = f"{plural(len(shipped), 'pick')} shipped" + (
+    outcome = f"{plural(notes.count(SHIPPED), 'pick')} shipped" + (
         f" in `{escape(push.tag)}`" if push.tag else ""
     )
-    blocks = [section(f"*{escape(title)}*: {outcome}.")]
-    if shipped:
-        lines = [f"{_pick_line(p)}: confirmed by {escape(who)}" for p, who in shipped]
-        blocks.append(section("*Shipped*\n" + bullets(lines)))
-    if not_shipped:
-        lines = [
-            f"{_pick_line(p)} ({escape(str(p.requestor))}): {escape(why)}" for p, why in not_shipped
-        ]
-        blocks.append(section("*Did not go out*\n" + bullets(lines)))
+    blocks = [section(f"*{escape(title)}*: {outcome}."), *notes_sections(notes)]
     if push.error:
         blocks.append(section(f":warning: {escape(push.error)}"))
-    blocks.append(context(link(push.get_absolute_url(), "Open the push")))
+    markdown = reverse("api:push-notes", args=[push.pk])
+    blocks.append(
+        context(f"{link(push.get_absolute_url(), 'Open the push')} · {link(markdown, 'Markdown')}")
+    )
     return limit(blocks)
+
+
+def notes_sections(notes: ReleaseNotes, *, per_group: int = NOTES_LINES) -> list[dict]:
+    """A section per outcome of the notes: its first `per_group` lines, as many as fit in one
+    section, and how many more there are."""
+    more_link = link(notes.push.get_absolute_url(), "the push")
+    sections = []
+    for group in notes.groups:
+        body, shown = f"*{escape(group.title)}* ({len(group.lines)})", 0
+        for line in group.lines[:per_group]:
+            longer = f"{body}\n• {notes_line(line)}"
+            if len(longer) > SECTION_LIMIT - len(more_link) - 40:
+                break
+            body, shown = longer, shown + 1
+        if len(group.lines) > shown:
+            body += f"\n…and {len(group.lines) - shown} more on {more_link}."
+        sections.append(section(body))
+    return sections
+
+
+def notes_line(line: NoteLine) -> str:
+    """One pick of the notes in mrkdwn: number, short sha, title, review link, requestor and
+    risk, then what became of it."""
+    pick = line.pick
+    parts = [_pick_line(pick)]
+    if line.review_link:
+        parts.append(f"<{escape(line.review_link).replace('|', '%7C')}|review>")
+    parts += [escape(str(pick.requestor)), f"risk {escape(line.risk_text)}"]
+    text = " · ".join(parts)
+    return f"{text}: {escape(line.note)}" if line.note else text

@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from django.urls import reverse
 
 from chat import blocks
-from common.errors import DomainError, NotFound
+from chat.freezes import freeze_commands
+from chat.replies import (
+    Command,
+    Reply,
+    UsageError,
+    engineer_named,
+    refuse,
+    said,
+)
+from chat.replies import pick_where as _where
+from chat.replies import split_raw as _split_raw
+from chat.replies import split_word as _split
+from chat.verbs import move_commands
+from common.errors import DomainError
 from common.times import when
 from karma.models import MAX_STARS
 from karma.selectors import karma_history, karma_may_request
 from pushes import selectors, services
 from pushes.choices import PickState
 from pushes.models import Engineer, Pick, Push, Repository
-from pushes.moves import Channel, Move, Reason, Target, Who, moves_of
 
 log = logging.getLogger(__name__)
 
@@ -34,46 +43,8 @@ NOT_LINKED = (
     "`status` and `help` work for anyone."
 )
 SORRY = "Sorry, something went wrong on my side answering that. It is logged; try again shortly."
-_PICK_ID = re.compile(r"^#?(\d{1,6})$")
-_HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
-_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _BACKUP_FLAGS = ("--backup", "—backup", "-backup")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers: plain text for any channel, Block Kit for Slack.
-
-    `refused` marks an answer that did not do what was asked (the CLI exits 1 on it).
-    """
-
-    text: str
-    blocks: list[dict] = field(default_factory=list)
-    ephemeral: bool = True
-    refused: bool = False
-
-
-class UsageError(Exception):
-    """Bad or missing arguments: answered with the message and the command's usage line."""
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    usage: str
-    summary: str
-    run: Callable[..., Reply]  # (rest of the line, engineer) -> Reply
-    needs_engineer: bool = True
-
-
-def said(text: str, *, lines: list[str] | None = None, note: str = "") -> Reply:
-    full = "\n".join([text, *(f"• {line}" for line in lines or [])] + ([note] if note else []))
-    return Reply(text=full, blocks=blocks.reply(text, lines=lines or [], note=note))
-
-
-def refuse(message: str, *, usage: str = "") -> Reply:
-    text = f"{message}\nUsage: {usage}" if usage else message
-    return Reply(text=text, blocks=blocks.refusal(message, usage=usage), refused=True)
+_URGENT_FLAGS = ("urgent", "--urgent")
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -86,7 +57,7 @@ def answer(text: str, *, engineer: Engineer | None) -> Reply:
         return help_reply("", engineer)
     command = COMMANDS.get(name)
     if command is None:
-        return _unknown(name)
+        return _unknown(name, engineer)
     if command.needs_engineer and engineer is None:
         return refuse(NOT_LINKED)
     try:
@@ -117,25 +88,27 @@ def _command_word(text: str) -> tuple[str, str]:
     name, rest = _split(text)
     if name in ("rb", "/rb"):  # "rb status …" typed out of habit
         name, rest = _split(rest)
+    second, after = _split(rest)
+    if second and f"{name} {second}" in COMMANDS:  # a verb of two words: "push now"
+        return f"{name} {second}", after
     return name, rest
 
 
-def _split(text: str) -> tuple[str, str]:
-    parts = (text or "").strip().split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0].lower(), parts[1] if len(parts) > 1 else ""
+def _listed(engineer: Engineer | None) -> list[Command]:
+    """The commands help shows `engineer`: a move's only to those who may make it."""
+    return [command for command in COMMANDS.values() if command.listed_for(engineer)]
 
 
-def _unknown(name: str) -> Reply:
+def _unknown(name: str, engineer: Engineer | None = None) -> Reply:
     shown = name[:30]
-    close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+    listed = _listed(engineer)
+    close = difflib.get_close_matches(name, [c.name for c in listed], n=1, cutoff=0.6)
     if close:
         command = COMMANDS[close[0]]
         return refuse(
             f"I don't know `{shown}`. Did you mean `{command.name}`?", usage=command.usage
         )
-    names = ", ".join(f"`{c}`" for c in COMMANDS)
+    names = ", ".join(f"`{c.name}`" for c in listed)
     return refuse(f"I don't know `{shown}`. I know {names}. Try `help`.")
 
 
@@ -152,29 +125,24 @@ def status(rest: str, engineer: Engineer | None) -> Reply:
     return Reply(text="\n".join(story.story), blocks=blocks.revision_story(story.story, path=path))
 
 
-def _split_raw(text: str) -> tuple[str, str]:
-    """Like _split, without lowering the first word (a URL or a branch keeps its case)."""
-    parts = (text or "").strip().split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1] if len(parts) > 1 else ""
-
-
 # --- pick ---------------------------------------------------------------------------------
 
 
 def pick(rest: str, engineer: Engineer) -> Reply:
-    """`pick REV [to BRANCH] [--backup @USER] REASON`."""
+    """`pick REV [to BRANCH] [--backup @USER] [urgent] REASON`."""
     rev, rest = _split_raw(rest)
     if not rev:
         raise UsageError("Which revision? Give a trunk SHA (7+ hex digits).")
     branch_name = backup_name = None
+    urgent = False
     while True:
         word, after = _split_raw(rest)
         if word.lower() == "to" and _is_branch(_split_raw(after)[0]):
             branch_name, rest = _split_raw(after)
         elif word.lower() in _BACKUP_FLAGS and after:
             backup_name, rest = _split_raw(after)
+        elif word.lower() in _URGENT_FLAGS and after:
+            urgent, rest = True, after
         else:
             break
     reason = rest.strip()
@@ -183,8 +151,9 @@ def pick(rest: str, engineer: Engineer) -> Reply:
     backup = engineer_named(backup_name) if backup_name else None
     try:
         result = services.pick_request(
-            requestor=engineer, revision=rev, reason=reason, branch_name=branch_name, backup=backup
-        )
+            requestor=engineer, revision=rev, reason=reason, branch_name=branch_name,
+            backup=backup, urgent=urgent,
+        )  # fmt: skip
     except services.PickRefused as refused:
         again = _asked_before(refused, engineer)
         if again is None:
@@ -221,106 +190,12 @@ def _requested(pick: Pick, lead: str, *, summary: str, warn: bool = False) -> Re
     if pick.backup:
         lines.append(f"Backup: {pick.backup} may confirm in your place.")
     note = "Release engineering reviews it; I will ask you to confirm before its push."
+    if pick.urgent:
+        note = (
+            "Urgent: once release engineering approves it, a push is started for it and I ask "
+            "you to confirm at once."
+        )
     return said(text, lines=lines, note=note)
-
-
-# --- the moves of a pick: withdraw, confirm, decline (the registry's chat verbs) ------------
-
-
-def _move_command(move: Move) -> Callable[[str, Engineer], Reply]:
-    """`MOVE PICK|REV [REASON]`; the requestor's moves (confirm, decline) take their only pick
-    waiting for it when none is named."""
-
-    def run(rest: str, engineer: Engineer) -> Reply:
-        ref, reason = _split_raw(rest)
-        named = bool(ref) and bool(_PICK_ID.match(ref) or _HEX.match(ref))
-        if named:
-            target = _pick_for(ref, engineer, states=move.from_states, verb=move.name)
-        elif move.who == Who.REQUESTOR and (not ref or move.reason != Reason.NONE):
-            reason = rest
-            target = _only(
-                selectors.picks_of(engineer=engineer, states=move.from_states), move.name
-            )
-        elif not ref:
-            raise UsageError("Which pick? Give its number (#12) or its revision.")
-        else:
-            raise UsageError(
-                f"`{ref[:40]}` is neither a pick (#12) nor a revision (7+ hex digits)."
-            )
-        given = {} if move.reason == Reason.NONE else {"reason": reason.strip()}
-        done = move.service_function(pick_id=target.pk, actor=engineer, **given)
-        return _MOVE_REPLIES.get(move.name, _moved)(done, engineer, move)
-
-    run.__doc__ = move.summary
-    return run
-
-
-def _moved(done: Pick, engineer: Engineer, move: Move) -> Reply:
-    state = done.get_state_display().lower()
-    now = "" if state == move.done else f" It is now {state}."
-    return said(f"Pick #{done.pk} ({done.short_sha} {done.title}) is {move.done}.{now}")
-
-
-def _confirmed(done: Pick, engineer: Engineer, move: Move) -> Reply:
-    push = f"push {done.push.label} at {blocks.when(done.push)}" if done.push else "its push"
-    for_whom = "" if done.requestor_id == engineer.pk else f" (for {done.requestor})"
-    return said(
-        f"✅ You are down for pick #{done.pk}{for_whom} in {push}.",
-        note="Be online then: I will tell you how it went.",
-    )
-
-
-def _declined(done: Pick, engineer: Engineer, move: Move) -> Reply:
-    if done.state == PickState.EXPIRED:
-        return said(f"Pick #{done.pk} expired: it has no push left to roll to. Request it again.")
-    if done.push is None:
-        then = selectors.next_cut_text(branch=done.branch)
-        return said(f"↪ Not this time: pick #{done.pk} waits for {then}.")
-    return said(
-        f"↪ Not this time: pick #{done.pk} rolls to push {done.push.label} at "
-        f"{blocks.when(done.push)}."
-    )
-
-
-_MOVE_REPLIES = {"confirm": _confirmed, "decline": _declined}
-
-
-def _move_usage(move: Move) -> str:
-    pick = "[PICK]" if move.who == Who.REQUESTOR else "PICK|REV"
-    reason = {Reason.NONE: "", Reason.OPTIONAL: " [REASON]", Reason.REQUIRED: " REASON"}
-    return f"{move.name} {pick}{reason[move.reason]}"
-
-
-def _pick_for(ref: str, engineer: Engineer, *, states: frozenset[str], verb: str) -> Pick:
-    """A pick by number (#12, 12), or the open pick of a revision that is the engineer's."""
-    number = _PICK_ID.match(ref)
-    if number:
-        found = selectors.pick_by_id(pick_id=int(number.group(1)))
-        if found is None:
-            raise NotFound(f"There is no pick #{number.group(1)}.")
-        return found
-    picks = selectors.picks_by_revision(prefix=ref, engineer=engineer, states=states)
-    return _only(picks, verb, rev=ref)
-
-
-def _only(picks: list[Pick], verb: str, *, rev: str = "") -> Pick:
-    if len(picks) == 1:
-        return picks[0]
-    if not picks:
-        about = f" of {rev[:40]}" if rev else ""
-        waiting = {"confirm": "waits for your confirmation", "decline": "is yours to decline"}
-        raise NotFound(f"No pick{about} {waiting.get(verb, f'is yours to {verb}')}.")
-    listed = "; ".join(f"#{p.pk} {p.short_sha} {p.title[:50]} ({_where(p)})" for p in picks)
-    raise DomainError(
-        f"Which one? You have {len(picks)}: {listed}. Say `{verb} {picks[0].pk}`.",
-        code="ambiguous-pick",
-        details={"picks": [p.pk for p in picks]},
-    )
-
-
-def _where(pick: Pick) -> str:
-    state = pick.get_state_display().lower()
-    return f"{state}, push {pick.push.label}" if pick.push else state
 
 
 # --- mine, push ---------------------------------------------------------------------------
@@ -405,26 +280,14 @@ def karma(rest: str, engineer: Engineer | None) -> Reply:
     return said(lead, lines=lines, note=note)
 
 
-def engineer_named(word: str) -> Engineer:
-    """@bob, bob or a Slack mention <@U123>."""
-    mention = _MENTION.match(word)
-    if mention:
-        found = selectors.engineer_by_chat_id(chat_id=mention.group(1))
-    else:
-        found = selectors.engineer_by_username(username=word.lstrip("@"), exact=False)
-    if found is None:
-        raise NotFound(f"I don't know {word[:40]}: no engineer has that name or chat account.")
-    return found
-
-
 def help_reply(rest: str, engineer: Engineer | None) -> Reply:
-    name, _ = _split(rest)
+    name, _ = _command_word(rest)
     if name:
         command = COMMANDS.get(name)
         if command is None:
-            return _unknown(name)
+            return _unknown(name, engineer)
         return said(f"{command.usage}: {command.summary}", note=EXAMPLES.get(name, ""))
-    lines = [f"{c.usage}: {c.summary}" for c in COMMANDS.values()]
+    lines = [f"{c.usage}: {c.summary}" for c in _listed(engineer)]
     note = (
         "PICK is a pick's number (#12). REV is a SHA (7+ hex digits); status also takes a "
         "review URL or number."
@@ -435,17 +298,21 @@ def help_reply(rest: str, engineer: Engineer | None) -> Reply:
 EXAMPLES = {
     "status": "e.g. `status 3f2a9c1`, `status https://github.com/acme/app/pull/123`, `status D123`",
     "pick": "e.g. `pick 3f2a9c1 Fixes the checkout crash`, "
-    "`pick 3f2a9c1 to release/2026-11-22 --backup @bob Fixes the crash`",
+    "`pick 3f2a9c1 to release/2026-11-22 --backup @bob Fixes the crash`, "
+    "`pick 3f2a9c1 urgent Checkout is down`",
     "withdraw": "e.g. `withdraw #12`, `withdraw 3f2a9c1 Fixed by a config change`",
     "confirm": "e.g. `confirm`, `confirm #12`",
     "decline": "e.g. `decline`, `decline #12 On a plane`",
+    "approve": "e.g. `approve #12`, `approve 3f2a9c1 Small and well reviewed`",
+    "reject": "e.g. `reject #12 Too large for a pick: ship it with the train`",
+    "defer": "e.g. `defer #12 Let tomorrow's push take it`",
+    "unlike": "e.g. `unlike @alice Pick #12 broke search`",
+    "push now": "e.g. `push now`, `push now shop`, `push now release/2026-11-22 early`",
+    "freeze": "e.g. `freeze Checkout is down (incident 42)`, `freeze shop Holiday`",
+    "unfreeze": "e.g. `unfreeze`, `unfreeze shop All clear`",
     "karma": "e.g. `karma`, `karma @alice`",
 }
 
-_PICK_MOVES = {
-    move.name: Command(move.name, _move_usage(move), move.summary, _move_command(move))
-    for move in moves_of(Target.PICK, Channel.CHAT)
-}
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in [
@@ -458,11 +325,12 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "pick",
-            "pick REV [to BRANCH] [--backup @USER] REASON",
+            "pick REV [to BRANCH] [--backup @USER] [urgent] REASON",
             "ask for a trunk revision on the current release branch",
             pick,
         ),
-        *_PICK_MOVES.values(),
+        *move_commands(),  # the moves registry's verbs (chat.verbs)
+        *freeze_commands(),  # the deploy lock (chat.freezes)
         Command("mine", "mine", "my open picks and what is expected of me", mine),
         Command(
             "push",

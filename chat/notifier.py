@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from chat import blocks, slackapi
 from pushes.choices import NotificationKind, PickState
 from pushes.models import Notification, Pick, PickEvent, Push
+from pushes.selectors.release_notes import release_notes
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +72,32 @@ class SlackNotifier:
             confirmation_answered(notification.pick, client=self.client, unanswered_only=True)
         return True
 
+    def copy(self, notification: Notification, channel: str) -> tuple[str, str] | None:
+        """Post a copy of a notice in a channel (its engineer asked for one there too), naming
+        whom it is for; no buttons: the engineer answers in their messages, inbox or /rb.
+        Returns where it went (channel, ts), or None if it did not."""
+        if not slackapi.configured():
+            return None
+        try:
+            sent = self.client.chat_postMessage(
+                channel=channel,
+                text=blocks.escape(notification.text),
+                blocks=blocks.notice_copy(notification),
+            )
+        except SlackApiError as error:
+            log.warning("copy of notice %s not posted to %s: %s", notification.pk, channel, error)
+            return None
+        return sent["channel"], sent["ts"]
+
     def announce(self, push: Push, text: str) -> None:
         """Post a push's summary to its repository's channel."""
         channel = push.branch.repository.chat_channel
         if not slackapi.configured() or not channel:
             return
-        shipped, not_shipped = push_outcome(push)
+        notes = release_notes(push=push)
         try:
             self.client.chat_postMessage(
-                channel=channel,
-                text=blocks.escape(text),
-                blocks=blocks.push_summary(push, shipped=shipped, not_shipped=not_shipped),
+                channel=channel, text=blocks.escape(text), blocks=blocks.push_summary(notes)
             )
         except SlackApiError as error:
             log.warning("summary of push %s not posted to %s: %s", push.pk, channel, error)
@@ -148,48 +164,3 @@ def _confirmer(pick: Pick) -> str | None:
     if event.actor_id != pick.requestor_id:
         return f"{event.actor} (backup for {pick.requestor})"
     return str(event.actor)
-
-
-def push_outcome(push: Push) -> tuple[list[tuple[Pick, str]], list[tuple[Pick, str]]]:
-    """Who confirmed each shipped pick; why each other pick of the push did not go out.
-
-    Picks that rolled away during the run belong to the next push by now; they are found by
-    the roll the run recorded.
-    """
-    picks = list(
-        Pick.objects.filter(push=push)
-        .select_related("requestor__user", "push")
-        .order_by("trunk_position", "pk")
-    )
-    if push.started_at:
-        rolled = (
-            Pick.objects.filter(
-                branch_id=push.branch_id,
-                events__to_state__in=(PickState.DEFERRED, PickState.EXPIRED),
-                events__at__gte=push.started_at,
-                events__at__lte=push.finished_at or timezone.now(),
-            )
-            .exclude(push=push)
-            .select_related("requestor__user", "push")
-            .distinct()
-        )
-        picks += list(rolled)
-    shipped, not_shipped = [], []
-    for pick in picks:
-        if pick.state == PickState.SHIPPED:
-            shipped.append((pick, _confirmer(pick) or str(pick.requestor)))
-        else:
-            not_shipped.append((pick, _why(pick, push)))
-    return shipped, not_shipped
-
-
-def _why(pick: Pick, push: Push) -> str:
-    last = pick.events.order_by("-at", "-pk").first()
-    state = pick.get_state_display().lower()
-    if pick.push_id != push.pk and pick.state == PickState.DEFERRED and pick.push:
-        return f"not confirmed, rolled to push {pick.push.label}"
-    if last and last.reason:
-        # "Tests failed (test run #3); taken back off." says its state already.
-        said = last.reason.split(maxsplit=1)[0].lower() == state.split(maxsplit=1)[0]
-        return last.reason if said else f"{state}: {last.reason}"
-    return state

@@ -1,9 +1,9 @@
 """One redactor for every text Releasebot stores or shows that someone else wrote: test logs,
 deploy hook answers, git and review-tool errors. `redact(text)` puts `***` in place of
 
-- the values of the product's own secrets (SECRET_KEY, the Slack tokens, the passwords in
-  DATABASE_URL and REDIS_URL) and of every review token and webhook secret variable
-  (`RELEASEBOT_REVIEW_TOKEN_*`, `RELEASEBOT_WEBHOOK_SECRET_*`);
+- the values of the product's own secrets (SECRET_KEY, the Slack tokens, the OpenID Connect
+  client secret, the passwords in DATABASE_URL and REDIS_URL) and of every review token and
+  webhook secret variable (`RELEASEBOT_REVIEW_TOKEN_*`, `RELEASEBOT_WEBHOOK_SECRET_*`);
 - the value of any environment variable whose name ends in TOKEN, SECRET, PASSWORD or KEY,
   when it is long enough (8+ characters) not to be an everyday word;
 - URL credentials: `scheme://user:pass@` and query parameters named like a token, key, secret,
@@ -27,7 +27,13 @@ REVIEW_TOKEN_NAME = re.compile(rf"^{REVIEW_TOKEN_PREFIX}[A-Z0-9_]+$")  # the onl
 WEBHOOK_SECRET_PREFIX = "RELEASEBOT_WEBHOOK_SECRET_"
 WEBHOOK_SECRET_NAME = re.compile(rf"^{WEBHOOK_SECRET_PREFIX}[A-Z0-9_]+$")  # the only secrets read
 # The product's own secrets: never handed to a command, always redacted.
-PRODUCT_SECRETS = ("SECRET_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+PRODUCT_SECRETS = (
+    "SECRET_KEY",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "OIDC_CLIENT_SECRET",
+)
 PRODUCT_URLS = ("DATABASE_URL", "REDIS_URL")  # their passwords are secrets
 NAMED_MIN = 6  # a shorter "secret" would blank out ordinary words of a log
 GUESSED_MIN = 8

@@ -39,7 +39,10 @@ class RepositoryAdmin(admin.ModelAdmin):
     readonly_fields = ["trunk_indexed_sha", "trunk_synced_at"]
     inlines = [FreezeWindowInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "remote_url", "trunk_branch", "is_active"]}),
+        (
+            None,
+            {"fields": ["name", "slug", "remote_url", "trunk_branch", "chat_channel", "is_active"]},
+        ),
         (
             "Cadence",
             {
@@ -86,7 +89,7 @@ class RepositoryAdmin(admin.ModelAdmin):
                 "fields": ["forge_project", "webhook_secret_env", "pick_label"],
             },
         ),
-        ("Risk", {"fields": ["risk_size_threshold", "risk_churn_threshold"]}),
+        ("Risk", {"fields": ["risk_size_threshold", "risk_churn_threshold", "hot_paths"]}),
         ("Trunk index", {"fields": ["trunk_indexed_sha", "trunk_synced_at"]}),
     ]
 

@@ -68,6 +68,13 @@ class PickRequestForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"placeholder": "username"}),
     )
+    urgent = forms.BooleanField(
+        required=False,
+        label="Urgent: ship in a push started as soon as it is approved",
+        help_text="Instead of the next daily push: one started for it at the approval, due "
+        "after the confirmation lead (30 minutes unless the repository says otherwise). You are "
+        "asked to confirm at once; it ships only once you have.",
+    )
 
     def clean_backup(self) -> Engineer | None:
         name = self.cleaned_data["backup"].strip().lstrip("@")

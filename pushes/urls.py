@@ -3,16 +3,23 @@ from __future__ import annotations
 from django.urls import path
 
 from pushes.moves import Channel, Target, moves_of
-from pushes.views import dashboard, engineers, pages, risk
+from pushes.views import dashboard, engineers, freezes, pages, risk
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("repositories/<slug:slug>/", pages.repository, name="repository"),
+    path("repositories/<slug:slug>/freeze/", freezes.repository_freeze, name="repository-freeze"),
+    path(
+        "repositories/<slug:slug>/unfreeze/",
+        freezes.repository_unfreeze,
+        name="repository-unfreeze",
+    ),
     path("branches/<int:pk>/", pages.branch, name="branch"),
     path("pushes/<int:pk>/", pages.push, name="push"),
     path("pushes/<int:pk>/picks/", pages.push_picks, name="push-picks"),
     path("picks/new/", pages.pick_new, name="pick-new"),
     path("picks/<int:pk>/", pages.pick, name="pick"),
+    path("engineers/", engineers.engineers_list, name="engineers"),
     path("engineers/<str:username>/", engineers.engineer_page, name="engineer"),
     path("inbox/", pages.inbox, name="inbox"),
     path("r/", pages.revision_search, name="revision-search"),

@@ -162,6 +162,59 @@ AXES_CLIENT_IP_CALLABLE = "releasebot.signin.client_ip"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # --- end of sign-in throttling ---
 
+# --- sign-in with OpenID Connect (mozilla-django-oidc; issue 17, item 6) ---
+# On when the issuer, the client and the provider's four endpoints are all set; the password
+# form stays either way (the embedded mode has no provider). The endpoints are named, not
+# discovered from <issuer>/.well-known/openid-configuration: a provider that is down would then
+# stop every process from starting, password sign-in with it (README, "Sign in with OpenID
+# Connect", shows how to read them from that document). Some set and some not stops start-up.
+# The library's settings are defined (empty) when it is off: its views read them when built.
+# Off, /oidc/ is not routed (releasebot/urls.py) and the backend is not listed; releasebot/oidc.py
+# has the backend (engineers, roles, Slack) and the views.
+_OIDC = {
+    name: env_str(name)
+    for name in (
+        "OIDC_ISSUER",
+        "OIDC_CLIENT_ID",
+        "OIDC_CLIENT_SECRET",
+        "OIDC_AUTHORIZATION_ENDPOINT",
+        "OIDC_TOKEN_ENDPOINT",
+        "OIDC_USERINFO_ENDPOINT",
+        "OIDC_JWKS_ENDPOINT",
+    )
+}
+OIDC_ENABLED = all(_OIDC.values())
+if any(_OIDC.values()) and not OIDC_ENABLED:
+    _missing = ", ".join(name for name, value in _OIDC.items() if not value)
+    raise ImproperlyConfigured(
+        f"Sign-in with OpenID Connect needs {_missing} too (README, 'Sign in with OpenID Connect')"
+    )
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_ISSUER = _OIDC["OIDC_ISSUER"]  # the id_token's `iss` must be exactly this
+OIDC_CLIENT_SECRET = _OIDC["OIDC_CLIENT_SECRET"]  # a product secret (common/redact.py)
+OIDC_RP_CLIENT_ID = _OIDC["OIDC_CLIENT_ID"]  # the id_token's `aud` must hold this
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_OP_AUTHORIZATION_ENDPOINT = _OIDC["OIDC_AUTHORIZATION_ENDPOINT"]
+OIDC_OP_TOKEN_ENDPOINT = _OIDC["OIDC_TOKEN_ENDPOINT"]
+OIDC_OP_USER_ENDPOINT = _OIDC["OIDC_USERINFO_ENDPOINT"]
+OIDC_OP_JWKS_ENDPOINT = _OIDC["OIDC_JWKS_ENDPOINT"]
+OIDC_RP_SIGN_ALGO = "RS256"  # only: a token signed otherwise (or "none") is refused
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("OIDC_TOKEN_USE_BASIC_AUTH", False)  # else in the form
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds per call to the provider (the library's default waits for ever)
+OIDC_CALLBACK_CLASS = "releasebot.oidc.CallbackView"
+OIDC_AUTHENTICATE_CLASS = "releasebot.oidc.AuthenticateView"
+LOGIN_REDIRECT_URL_FAILURE = "login"  # with the reason in a message
+# The claim that says who runs releases, and its values that do; read at every sign-in. Unset:
+# a new engineer is an engineer, and roles are changed in the admin only.
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM")
+OIDC_RELEASE_ENGINEER_VALUES = env_list("OIDC_RELEASE_ENGINEER_VALUES", [])
+INSTALLED_APPS += ["mozilla_django_oidc"]  # no models; after django.contrib.auth, as it asks
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS += ["releasebot.oidc.Backend"]  # after axes': lock-outs hold
+# --- end of sign-in with OpenID Connect ---
+
 # --- Content-Security-Policy and the other response headers (issue 14, item 6) ---
 # django-csp (Mozilla's, maintained) rather than a middleware of our own: the policy is data
 # here, a view can be given its own (csp.decorators), and a nonce is only put in the header of

@@ -103,6 +103,12 @@ class PickRequestSerializer(StrictFieldsMixin, InputSerializer):
         max_length=150,
         help_text="Username of an engineer who may confirm in your place.",
     )
+    urgent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Ship it in a push started as soon as it is approved (due after the "
+        "confirmation lead), instead of the next daily push. You still confirm first.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if "branch_name" in attrs and "branch_names" in attrs:

@@ -18,6 +18,7 @@ from common.serializers import (
 )
 from karma.selectors import karma_stars, karma_stars_many
 from pushes import selectors
+from pushes.api.freezes import FrozenField
 from pushes.choices import (
     BranchState,
     FridayPolicy,
@@ -85,7 +86,7 @@ def _without_credentials(url: str) -> str:
 
 
 class RepositorySerializer(PageUrlMixin, serializers.ModelSerializer):
-    """A repository and its train's settings (changed in the admin, read-only here)."""
+    """A repository, its train's settings (release engineers PATCH them) and its freeze."""
 
     remote_url = serializers.SerializerMethodField()
     cut_weekday = EnumField(Weekday, read_only=True)
@@ -97,6 +98,8 @@ class RepositorySerializer(PageUrlMixin, serializers.ModelSerializer):
     friday_policy = EnumField(FridayPolicy, read_only=True)
     review_tool = EnumField(ReviewTool, read_only=True)
     deploy_hook = serializers.SerializerMethodField()
+    hot_paths = serializers.ListField(child=serializers.CharField(), read_only=True)
+    frozen = FrozenField(help_text="The freeze in force: no picks and no pushes; null: none.")
 
     class Meta:
         model = Repository
@@ -120,13 +123,18 @@ class RepositorySerializer(PageUrlMixin, serializers.ModelSerializer):
             "test_command",
             "test_timeout_seconds",
             "deploy_hook",
+            "deploy_hook_allow_http",
+            "command_env",
             "review_tool",
             "review_api_url",
             "review_token_env",
             "risk_size_threshold",
             "risk_churn_threshold",
+            "hot_paths",
+            "chat_channel",
             "trunk_synced_at",
             "is_active",
+            "frozen",
         ]
         read_only_fields = fields
 
@@ -333,6 +341,8 @@ class PickSerializer(PageUrlMixin, serializers.ModelSerializer):
             "backup",
             "reason",
             "state",
+            "urgent",
+            "revert_sha",
             "lines_added",
             "lines_deleted",
             "files_changed",
@@ -412,70 +422,6 @@ class PickCreatedSerializer(PickSerializer):
     @extend_schema_field(DryRunSerializer)
     def get_dry_run(self, pick: Pick) -> dict:
         return DryRunSerializer(self.context["dry_run"]).data
-
-
-class CommitSerializer(serializers.Serializer):
-    sha = serializers.CharField()
-    title = serializers.CharField()
-    author_name = serializers.CharField()
-    author_email = serializers.CharField()
-    committed_at = serializers.DateTimeField()
-    review_url = serializers.CharField()
-    repository = serializers.CharField(source="repository.slug")
-    trunk_position = serializers.IntegerField(source="position")
-
-
-class BranchBriefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    state = EnumField(BranchState)
-
-
-class BranchCommitSerializer(serializers.Serializer):
-    """A commit on origin's release branch that carries the revision."""
-
-    branch = serializers.CharField(source="branch.name")
-    sha = serializers.CharField()
-    how = serializers.CharField(
-        help_text="pick (by Releasebot), trailer (by hand with -x), patch-id (by hand, the "
-        "same change)"
-    )
-    shipped_with_label = serializers.CharField(source="shipped_with.label", allow_null=True)
-    shipped_at = serializers.DateTimeField(source="shipped_with.pushed_at", allow_null=True)
-
-
-class RevertSerializer(serializers.Serializer):
-    branch = serializers.CharField(source="branch.name")
-    sha = serializers.CharField()
-    title = serializers.CharField()
-    reverts = serializers.CharField(help_text="The commit it reverts.")
-
-
-class RevisionStatusSerializer(serializers.Serializer):
-    """Where a trunk revision is: the branch cut with it, its picks, what origin's release
-    branches carry of it (whoever pushed it), when it shipped."""
-
-    commit = CommitSerializer(source="revision")
-    cut_into = BranchBriefSerializer(
-        allow_null=True, help_text="The first release branch cut with it in, if any."
-    )
-    cut_shipped_at = serializers.DateTimeField(
-        allow_null=True, help_text="When that branch's weekly ship went out."
-    )
-    shipped_at = serializers.DateTimeField(
-        allow_null=True, help_text="When it first shipped, by the cut or a pick."
-    )
-    picks = PickBriefSerializer(many=True)
-    on_branches = BranchCommitSerializer(
-        source="carried",
-        many=True,
-        help_text="Commits on origin's release branches that carry it: Releasebot's picks and "
-        "picks people pushed by hand.",
-    )
-    reverts = RevertSerializer(many=True, help_text="Commits on a release branch reverting it.")
-    story = serializers.ListField(
-        child=serializers.CharField(), help_text="The status in plain sentences."
-    )
 
 
 class NotificationSerializer(serializers.ModelSerializer):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from pushes.api import views
+from pushes.api import people, views
+from pushes.api.preferences import PreferencesView
 
 app_name = "api"
 
@@ -22,6 +23,9 @@ urlpatterns = [
     path("revisions/", views.RevisionSearchView.as_view(), name="revision-search"),
     # `path`, not `str`: a URL-encoded review URL arrives here with its slashes decoded.
     path("revisions/<path:rev>/", views.RevisionView.as_view(), name="revision"),
+    path("engineers/", people.EngineerListView.as_view(), name="engineer-list"),
+    path("events/", people.EventListView.as_view(), name="event-list"),
+    path("me/preferences/", PreferencesView.as_view(), name="me-preferences"),
     # Any other address, even one with a newline in it (which `.` alone does not match).
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

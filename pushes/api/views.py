@@ -33,6 +33,9 @@ from common.serializers import EmptySerializer, error_responses
 from pushes import selectors, services
 from pushes.api import inputs
 from pushes.api import serializers as s
+from pushes.api.notes import NOTES_SCHEMA, MarkdownRenderer
+from pushes.api.repositories import RepositoryActions
+from pushes.api.revision_serializers import RevisionStatusSerializer
 from pushes.models import (
     Notification,
     Pick,
@@ -43,6 +46,7 @@ from pushes.models import (
     TestRun,
 )
 from pushes.moves import Channel, Move, Target, moves_of
+from pushes.selectors import release_notes
 from pushes.statuscache import status_cached
 
 
@@ -123,8 +127,11 @@ class ApiViewSet(viewsets.GenericViewSet):
         responses={200: s.RepositorySerializer, **errors(404)},
     ),
 )
-class RepositoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """Repositories on a train and their cadence (read-only: changed in the admin)."""
+class RepositoryViewSet(
+    RepositoryActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
+):
+    """Repositories on a train and their cadence; release engineers change their settings and
+    freeze or unfreeze them (the actions are in pushes.api.repositories)."""
 
     queryset = Repository.objects.order_by("name", "pk")
     serializer_class = s.RepositorySerializer
@@ -184,6 +191,12 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
     def get_serializer_class(self):
         return s.PushDetailSerializer if self.action == "retrieve" else s.PushSerializer
+
+    @NOTES_SCHEMA
+    @action(detail=True, methods=["get"], url_path="notes", renderer_classes=[MarkdownRenderer])
+    def notes(self, request, pk=None):
+        """The push's release notes, in Markdown."""
+        return Response(release_notes.push_notes(push=self.get_object()))
 
 
 # --- picks --------------------------------------------------------------------------------
@@ -246,7 +259,9 @@ class PickViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         "unknown revision, ambiguous prefix, already in the branch or requested, karma, "
         "closed branch) is a 400 with its code, and nothing is stored. With `branches`, one "
         "pick per branch: a refusal on one branch is listed in `refused` and leaves the others "
-        "be; refused on every branch, the answer is the first refusal, and nothing is stored.",
+        "be; refused on every branch, the answer is the first refusal, and nothing is stored. "
+        "With `urgent`, an approval puts the pick in a push started for it then (its requestor "
+        "still confirms first) instead of the next daily push.",
     )
     def create(self, request):
         params = parse(inputs.PickRequestSerializer, request.data)
@@ -308,7 +323,7 @@ def _pick_move_action(move: Move):
 
 def _push_move_action(move: Move):
     """POST /api/pushes/<id>/run/ or /api/branches/<id>/push-now/: queued, answered 202 with
-    the push that runs."""
+    the push that runs; a move made at once (a rollback) answers 200 with the push."""
     request_class = inputs.move_input(move)
 
     def act(self, request, pk=None):
@@ -318,10 +333,12 @@ def _push_move_action(move: Move):
             **{f"{move.target}_id": obj.pk}, actor=request.user.engineer, **params
         )
         data = s.PushSerializer(push, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_202_ACCEPTED)
+        done = status.HTTP_202_ACCEPTED if move.background else status.HTTP_200_OK
+        return Response(data, status=done)
 
+    answered = {202: QUEUED} if move.background else {200: OpenApiResponse(s.PushSerializer)}
     return _as_action(
-        move, act, request=request_class, responses={202: QUEUED, **errors(400, 404, 409)}
+        move, act, request=request_class, responses={**answered, **errors(400, 404, 409)}
     )
 
 
@@ -361,7 +378,7 @@ class RevisionStatusMixin:
 
         def answer() -> dict:
             found = selectors.revision_status(query=query())
-            return dict(s.RevisionStatusSerializer(found).data)
+            return dict(RevisionStatusSerializer(found).data)
 
         return Response(status_cached(asked, answer))
 
@@ -370,7 +387,7 @@ class RevisionSearchView(RevisionStatusMixin, APIView):
     @extend_schema(
         operation_id="revisions_search",
         parameters=[inputs.RevisionQuerySerializer],
-        responses={200: s.RevisionStatusSerializer, **errors(400, 404)},
+        responses={200: RevisionStatusSerializer, **errors(400, 404)},
         description="Where is my revision? `q` takes a SHA, a review URL or a review number.",
     )
     def get(self, request):
@@ -393,7 +410,7 @@ class RevisionView(RevisionStatusMixin, APIView):
                 "URL-encoded review URL.",
             )
         ],
-        responses={200: s.RevisionStatusSerializer, **errors(400, 404)},
+        responses={200: RevisionStatusSerializer, **errors(400, 404)},
         description="Where is my revision: the commit, the branch cut with it, its picks, "
         "when it shipped, and the story in sentences.",
     )

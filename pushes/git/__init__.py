@@ -14,9 +14,9 @@ it as an option.
 The package's modules, each depending only on those before it: ``run`` (running git and other
 commands, errors, timeouts), ``refs`` (names, refs, tags, the push to origin), ``history``
 (commits, diffs, containment), ``worktrees``, ``clone`` (sync of the managed clone),
-``handover`` (a conflict handed to a person), ``picks`` (a push's merge loop) and ``branches``
-(origin's release branch and what is on it). Callers use the names re-exported here:
-``git.branch_head``.
+``handover`` (a conflict handed to a person), ``reverts`` (a shipped commit undone), ``picks``
+(a push's merge loop) and ``branches`` (origin's release branch and what is on it). Callers use
+the names re-exported here: ``git.branch_head``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ from pushes.git.refs import (
     tag_create,
     trunk_ref,
 )
+from pushes.git.reverts import RevertConflict, Reverted, branch_revert, revert_marker
 from pushes.git.run import (
     GIT_ENV,
     KILL_GRACE,
@@ -115,6 +116,8 @@ __all__ = [
     "InvalidName",
     "PendingPicks",
     "PickResult",
+    "RevertConflict",
+    "Reverted",
     "PicksResult",
     "Worktree",
     "branch_advance",
@@ -123,6 +126,7 @@ __all__ = [
     "branch_tip",
     "branch_move",
     "branch_replace",
+    "branch_revert",
     "branch_mover",
     "branch_picks",
     "commit_graph_write",
@@ -139,6 +143,7 @@ __all__ = [
     "remote_branch_head",
     "remote_tag",
     "rev_parse",
+    "revert_marker",
     "run_command",
     "sync",
     "tag_create",

@@ -119,11 +119,41 @@ class Engineer(models.Model):
         db_index=True,
         help_text="Their merge requests' picks are theirs (matched without regard to case).",
     )
+    notify_direct = models.BooleanField(
+        "direct messages", default=True, help_text="Notices come as direct messages in chat."
+    )
+    notify_channel = models.BooleanField(
+        "also in the channel",
+        default=False,
+        help_text="A copy of each notice about a repository goes to its channel too.",
+    )
+    quiet_from = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Quiet hours start: direct messages wait until they end. Confirmation "
+        "requests go out at once all the same (a push's deadline does not wait).",
+    )
+    quiet_until = models.TimeField(null=True, blank=True, help_text="Quiet hours end.")
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The zone of the quiet hours; blank: the zone of each notice's repository "
+        "(the site's for a notice about none).",
+    )
 
     objects = StatusQuerySet.as_manager()
 
     class Meta:
         ordering = ["user__username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quiet_from__isnull=True, quiet_until__isnull=True)
+                | Q(quiet_from__isnull=False, quiet_until__isnull=False),
+                name="engineer_quiet_hours_whole",
+                violation_error_message="Quiet hours need both a start and an end (or neither).",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.user.get_username()

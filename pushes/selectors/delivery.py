@@ -34,7 +34,7 @@ from django.db.models import (
 )
 
 from pushes.choices import PickState, PushKind, PushState
-from pushes.models import Pick, Push, PushEvent, ReleaseBranch, Repository, Revision
+from pushes.models import Pick, Push, PushEvent, ReleaseBranch, Repository, Revision, Rollback
 from pushes.selectors.window import Window
 
 if TYPE_CHECKING:
@@ -252,10 +252,11 @@ class ChangeFailureRate:
 
 
 def change_failure_rate(*, repository: Repository, window: Window) -> ChangeFailureRate:
-    """Of the pushes that finished (done or failed) in the window, the share that failed or
-    shipped a pick later reverted (1 query)."""
+    """Of the pushes that finished (done or failed) in the window, the share that failed,
+    shipped a pick later reverted, or was rolled back (1 query)."""
     reverted = Pick.objects.filter(push=OuterRef("pk"), state=PickState.REVERTED)
-    failed = Q(state=PushState.FAILED) | Q(ever_failed=True)
+    rolled_back = Rollback.objects.filter(push=OuterRef("pk"), deployed=True)
+    failed = Q(state=PushState.FAILED) | Q(ever_failed=True) | Q(rolled_back=True)
     counts = (
         Push.objects.filter(
             branch__repository=repository,
@@ -263,7 +264,11 @@ def change_failure_rate(*, repository: Repository, window: Window) -> ChangeFail
             finished_at__gte=window.since,
             finished_at__lte=window.until,
         )
-        .annotate(has_revert=Exists(reverted), ever_failed=_ever_failed())
+        .annotate(
+            has_revert=Exists(reverted),
+            rolled_back=Exists(rolled_back),
+            ever_failed=_ever_failed(),
+        )
         .aggregate(
             pushes=Count("id"),
             failed=Count("id", filter=failed),
@@ -317,11 +322,12 @@ class TimeToRestore:
 
 
 def time_to_restore(*, repository: Repository, window: Window) -> TimeToRestore:
-    """Outages that started in the window and how long each took to end (1 query).
+    """Outages that started in the window and how long each took to end (2 queries).
 
     From the pushes' stories: an outage starts when a push of a branch fails; a later failure
     while the branch is still down does not start another. It ends when a push of the same
-    branch (the failed one, retried, included) is done.
+    branch (the failed one, retried, included) is done. A push rolled back is an outage too:
+    from its deploy to the rollback's redeploy.
     """
     steps = (
         PushEvent.objects.filter(
@@ -355,7 +361,31 @@ def time_to_restore(*, repository: Repository, window: Window) -> TimeToRestore:
                 down = None
         if down is not None:
             outages.append(_outage(down, None))
+    outages += _rolled_back(repository, window)
     return TimeToRestore(outages=sorted(outages, key=lambda o: o.started_at))
+
+
+def _rolled_back(repository: Repository, window: Window) -> list[Outage]:
+    rollbacks = (
+        Rollback.objects.filter(
+            push__branch__repository=repository,
+            deployed=True,
+            push__finished_at__gte=window.since,
+            push__finished_at__isnull=False,
+        )
+        .values("push__branch__name", "push__day", "push__number", "push__finished_at", "at")
+        .order_by("at", "pk")
+    )
+    return [
+        Outage(
+            branch=row["push__branch__name"],
+            failed_push=f"{row['push__day']:%Y-%m-%d}.{row['push__number']} (rolled back)",
+            started_at=row["push__finished_at"],
+            restored_at=row["at"],
+        )
+        for row in rollbacks
+        if row["push__finished_at"] is not None
+    ]
 
 
 def _outage(down: tuple[dt.datetime, dict], restored_at: dt.datetime | None) -> Outage:

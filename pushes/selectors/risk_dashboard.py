@@ -64,6 +64,7 @@ class PickLine:
     sha: str
     title: str
     state: str
+    urgent: bool
     lines_added: int
     lines_deleted: int
     files_changed: int
@@ -97,6 +98,7 @@ _LINE_COLUMNS = (
     "sha",
     "title",
     "state",
+    "urgent",
     "lines_added",
     "lines_deleted",
     "files_changed",
@@ -318,7 +320,7 @@ def _lines(
     aware = settings.USE_TZ
     lines = []
     for row in _raw_rows(picks, _LINE_COLUMNS):
-        (pk, branch_id, push_id, sha, title, state, added, deleted, files, paths, conflicts,
+        (pk, branch_id, push_id, sha, title, state, urgent, added, deleted, files, paths, conflicts,
          url, comments, status, rolls, confirmed, created, user_id, username) = row  # fmt: skip
         branch = branches[branch_id]
         paths = _hot_only(branch.repository, paths, hot)
@@ -333,6 +335,7 @@ def _lines(
                 sha=sha,
                 title=title,
                 state=state,
+                urgent=bool(urgent),
                 lines_added=added,
                 lines_deleted=deleted,
                 files_changed=files,

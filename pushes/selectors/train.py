@@ -24,6 +24,7 @@ from pushes.choices import (
 from pushes.models import Engineer, Notification, Pick, Push, ReleaseBranch, Repository
 from pushes.moves import CONFIRM, DECLINE, Channel, Move, moves_offered
 from pushes.risk import Risk, pick_risk
+from pushes.selectors.freezes import Frozen, repository_frozen
 from pushes.selectors.next_steps import pick_next_step
 
 
@@ -55,6 +56,7 @@ class TrainSummary:
     open_picks: int
     recent_pushes: list[Push]  # due or run already (a push run before its slot included)
     next_cut: dt.datetime  # the next weekly cut: what comes when no push is left
+    frozen: Frozen | None = None  # the freeze in force now: no picks and no pushes
 
 
 def train_overview() -> list[TrainSummary]:
@@ -91,6 +93,7 @@ def train_overview() -> list[TrainSummary]:
                 open_picks=open_picks,
                 recent_pushes=recent or [],
                 next_cut=cadence.next_cut_slot(repository, now),
+                frozen=repository_frozen(repository=repository, now=now),
             )
         )
     return summaries

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pushes.services.branches import branch_cut, branch_cut_due, push_schedule
+from pushes.services.freezes import repository_freeze, repository_unfreeze
 from pushes.services.notifications import (
     announce,
     karma_suggest,
@@ -28,7 +29,6 @@ from pushes.services.picks import (
     pick_reject,
     pick_request,
     pick_request_branches,
-    pick_revert,
     pick_withdraw,
     revision_resolve,
 )
@@ -49,6 +49,9 @@ from pushes.services.push_run import (
 )
 from pushes.services.rehearsal import push_rehearse
 from pushes.services.repositories import clone_path, repository_fetch, scratch_dir, trunk_sync
+from pushes.services.repository_settings import repository_settings_update
+from pushes.services.reverts import pick_revert
+from pushes.services.rollbacks import push_rollback
 from pushes.services.train import (
     pick_ask_confirmation,
     pick_carry,
@@ -94,6 +97,7 @@ __all__ = [
     "pick_request",
     "pick_request_branches",
     "pick_revert",
+    "push_rollback",
     "karma_suggest",
     "pick_roll",
     "pick_transition",
@@ -109,6 +113,9 @@ __all__ = [
     "push_start_now",
     "push_tag_name",
     "repository_fetch",
+    "repository_freeze",
+    "repository_settings_update",
+    "repository_unfreeze",
     "revision_resolve",
     "scratch_dir",
     "train_advance",

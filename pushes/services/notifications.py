@@ -6,6 +6,10 @@ that is down delays it and never loses it; a broker that loses what it held (Red
 empty) is covered by the train's tick, which queues undelivered notices again
 (`notifications_undelivered`). Each notice and each summary is claimed before it is sent
 (`common.effects`), so a task that runs twice posts nothing twice.
+
+Each engineer chooses how notices reach them (`pushes.services.preferences`): delivery asks
+`notification_routing` first. A direct message held for quiet hours stays undelivered, and the
+tick queues it again once they end, as it queues a lost one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import uuid
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -24,6 +29,7 @@ from common.redact import redact
 from karma.selectors import karma_stars
 from pushes.choices import NotificationKind, Role
 from pushes.models import Engineer, Notification, Pick, Push
+from pushes.services.preferences import notification_hold_until, notification_routing
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 REDELIVER_AFTER = dt.timedelta(minutes=1)
 REDELIVER_WITHIN = dt.timedelta(minutes=15)
 REDELIVER_SCAN = 20_000  # newest notices looked at, by primary key: a bounded, indexed scan
+# Quiet hours last less than a day: a direct message held longer ago than this is not looked for.
+HELD_AT_MOST = dt.timedelta(days=1)
 # Notices per delivery task when many are written at once (a push's confirmations): few enough
 # that every worker process gets a share and the first ones leave at once, many enough that a
 # task's start (a database connection, a Slack client) is paid once for the chunk.
@@ -86,27 +94,45 @@ def notifications_queue(*, notification_ids: list[int]) -> None:
 
 def notifications_undelivered(*, now: dt.datetime | None = None) -> list[int]:
     """Recent notices chat never got, oldest first: written while the broker was down, their
-    delivery task was never queued (or was lost with the broker's memory)."""
+    delivery task was never queued (or was lost with the broker's memory); and direct messages
+    held for quiet hours that have ended. Those still held are left for later."""
     if not settings.RELEASEBOT_NOTIFIERS:
         return []
     now = now or timezone.now()
     newest = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return list(
-        Notification.objects.filter(
+    lost = Q(created_at__lte=now - REDELIVER_AFTER, created_at__gt=now - REDELIVER_WITHIN)
+    held = Q(engineer__notify_direct=True, engineer__quiet_from__isnull=False)
+    candidates = (
+        _to_deliver()
+        .filter(lost | held)
+        .filter(
             pk__gt=newest - REDELIVER_SCAN,
             delivered_at__isnull=True,
-            created_at__lte=now - REDELIVER_AFTER,
-            created_at__gt=now - REDELIVER_WITHIN,
+            created_at__lte=now,
+            created_at__gt=now - HELD_AT_MOST - REDELIVER_WITHIN,
         )
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
+    return [notice.pk for notice in candidates if _due(notice, now)]
+
+
+def _due(notice: Notification, now: dt.datetime) -> bool:
+    """Whether the tick queues an undelivered notice now: not held now, it has somewhere to go,
+    and it was written, or its quiet hours ended, within the redelivery window."""
+    routing = notification_routing(notification=notice, now=now)
+    if routing.held_until is not None or not routing.anywhere:
+        return False
+    if now - REDELIVER_WITHIN < notice.created_at <= now - REDELIVER_AFTER:
+        return True
+    engineer, written = notice.engineer, notice.created_at
+    released = notification_hold_until(engineer=engineer, notification=notice, now=written)
+    return released is not None and released <= now < released + REDELIVER_WITHIN
 
 
 def _to_deliver():
-    # Everything the notifiers' messages show, in the one query.
+    # Everything the notifiers' messages and the engineer's choices need, in the one query.
     return Notification.objects.select_related(
-        "engineer__user", "pick__branch", "push__branch__repository"
+        "engineer__user", "pick__branch__repository", "push__branch__repository"
     )
 
 
@@ -136,6 +162,16 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
 
 
 def _deliver_once(notification: Notification, notifiers: list) -> None:
+    """Send the notice where its engineer wants it now: the channel copy at once, the direct
+    message unless it is held for quiet hours (the tick queues it when they end)."""
+    routing = notification_routing(notification=notification, now=timezone.now())
+    if routing.channel:
+        _copy_once(notification, notifiers, routing.channel, is_delivery=not routing.direct)
+    if routing.direct and routing.held_until is None:
+        _direct_once(notification, notifiers)
+
+
+def _direct_once(notification: Notification, notifiers: list) -> None:
     """Claim the notice, send it through every notifier, and keep the claim if it went out.
     Another run holding the claim (or one that sent it) makes this one send nothing."""
     key = f"notice-{notification.pk}"
@@ -151,6 +187,32 @@ def _deliver_once(notification: Notification, notifiers: list) -> None:
         side_effect_done(key)
     else:
         side_effect_release(key)  # declined (no chat account yet): the tick may ask again
+
+
+def _copy_once(
+    notification: Notification, notifiers: list, channel: str, *, is_delivery: bool
+) -> None:
+    """Post the notice's copy in `channel` once. `is_delivery`: the engineer takes no direct
+    messages, so the copy is the notice's delivery and is recorded as it."""
+    key = f"notice-{notification.pk}-channel"
+    if not side_effect_claim(key):
+        return
+    posted = None
+    try:
+        for notifier in notifiers:
+            if hasattr(notifier, "copy"):
+                posted = notifier.copy(notification, channel) or posted
+    except Exception:
+        side_effect_release(key)
+        raise
+    if posted is None:
+        side_effect_release(key)  # not posted: the tick's next try may post it
+        return
+    side_effect_done(key)
+    if is_delivery:
+        Notification.objects.filter(pk=notification.pk, delivered_at__isnull=True).update(
+            chat_channel=posted[0], chat_ts=posted[1], delivered_at=timezone.now()
+        )
 
 
 def announce(*, push: Push, text: str) -> None:

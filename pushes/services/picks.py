@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,7 +31,6 @@ from pushes.choices import (
 )
 from pushes.models import (
     Engineer,
-    FreezeWindow,
     Pick,
     PickEvent,
     ReleaseBranch,
@@ -40,8 +39,10 @@ from pushes.models import (
 )
 from pushes.risk import pick_risk
 from pushes.selectors import branch_current, pick_rejections, push_next
-from pushes.services.notifications import karma_suggest, notifications_answer, notify
-from pushes.services.repositories import clone_path, clone_ready, scratch_dir, trunk_sync
+from pushes.selectors.freezes import freeze_until, repository_freeze_now
+from pushes.services.dry_run import DryRun, pick_dry_run
+from pushes.services.notifications import notifications_answer, notify
+from pushes.services.repositories import clone_path, clone_ready, trunk_sync
 from pushes.services.train import pick_ask_confirmation, pick_roll
 from pushes.services.transitions import (
     UNSTORABLE,
@@ -50,6 +51,7 @@ from pushes.services.transitions import (
     pick_transition,
     storable,
 )
+from pushes.services.urgent import pick_urgent_ask, pick_urgent_push
 
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 MAX_CANDIDATES = 10
@@ -153,63 +155,16 @@ def branch_refusal(*, branch: ReleaseBranch, now: dt.datetime) -> str:
     repository = branch.repository
     if branch.state == BranchState.CLOSED:
         return f"{branch.name} is closed: the train moved on. Pick onto the current branch."
-    freeze = FreezeWindow.objects.filter(
-        repository=repository, starts_at__lte=now, ends_at__gt=now
-    ).first()
+    freeze = repository_freeze_now(repository=repository, now=now)
     if freeze:
-        until = times.when(freeze.ends_at, repository)
-        return (
-            f"{repository.name} is frozen until {until} ({freeze.reason}): no picks and no pushes."
-        )
+        until = freeze_until(freeze, repository)
+        return f"{repository.name} is frozen {until} ({freeze.reason}): no picks and no pushes."
     if repository.friday_policy == FridayPolicy.NO_PUSH and cadence.is_friday(repository, now):
         return f"{repository.name} does not push on Fridays: request your pick on Monday."
     return ""
 
 
 # --- the request --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DryRun:
-    applies: bool
-    conflict_files: tuple[str, ...] = ()
-    prerequisites: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        if self.applies:
-            return "It applies cleanly on the branch now."
-        text = f"It does not apply cleanly now: conflicts in {', '.join(self.conflict_files)}."
-        if self.prerequisites:
-            shas = ", ".join(f"{p['sha'][:10]} ({p['title'][:50]})" for p in self.prerequisites)
-            text += f" Trunk commits not on the branch touched those files: {shas}."
-        return text
-
-
-def pick_dry_run(*, branch: ReleaseBranch, sha: str) -> DryRun:
-    """Would the pick apply on the branch now? If not: the files, and likely prerequisites."""
-    path = clone_path(branch.repository)
-    result = git.dry_run_pick(path, branch.name, sha, scratch_dir=scratch_dir(), at=_newest(branch))
-    if result.applied or result.already_applied:
-        return DryRun(applies=True)
-    shas = git.commits_touching(path, branch.base_sha, f"{sha}^", result.conflict_files)
-    titles = dict(
-        Revision.objects.filter(repository=branch.repository, sha__in=shas[:20]).values_list(
-            "sha", "title"
-        )
-    )
-    prerequisites = [{"sha": s, "title": titles.get(s, "")} for s in shas[:20]]
-    return DryRun(applies=False, conflict_files=result.conflict_files, prerequisites=prerequisites)
-
-
-def _newest(branch: ReleaseBranch) -> str | None:
-    """The branch as it will be pushed: this host's when it holds all of origin's (picks not
-    pushed yet), else origin's (another host pushed since this clone's branch last moved)."""
-    path = clone_path(branch.repository)
-    local, remote = git.branch_head(path, branch.name), git.remote_tip(path, branch.name)
-    if local is None or remote is None:
-        return local or remote
-    return local if not git.relation(path, local, remote).behind else remote
 
 
 @dataclass(frozen=True)
@@ -226,8 +181,10 @@ def pick_request(
     branch_name: str | None = None,
     repository: Repository | None = None,
     backup: Engineer | None = None,
+    urgent: bool = False,
 ) -> PickRequestResult:
-    """Ask for a trunk revision on a release branch. Refused, with a reason, before any write."""
+    """Ask for a trunk revision on a release branch. Refused, with a reason, before any write.
+    An `urgent` pick goes to a push started for it once approved (`pick_approve`)."""
     reason = storable((reason or "").strip(), "reason")
     if not reason:
         raise PickRefused(NO_REASON, code="no-reason")
@@ -266,6 +223,7 @@ def pick_request(
                 requestor=requestor,
                 backup=backup,
                 reason=reason,
+                urgent=urgent,
                 lines_added=stats.lines_added,
                 lines_deleted=stats.lines_deleted,
                 files_changed=stats.files_changed,
@@ -303,6 +261,7 @@ def pick_request_branches(
     branch_names: list[str],
     repository: Repository | None = None,
     backup: Engineer | None = None,
+    urgent: bool = False,
 ) -> list[BranchRequest]:
     """The revision on each release branch named once, by `pick_request` (every check of its
     own); a refusal on one branch leaves the others be. No names: the current branch."""
@@ -311,7 +270,7 @@ def pick_request_branches(
         try:
             result = pick_request(
                 requestor=requestor, revision=revision, reason=reason, branch_name=name or None,
-                repository=repository, backup=backup,
+                repository=repository, backup=backup, urgent=urgent,
             )  # fmt: skip
         except DomainError as refusal:
             answers.append(BranchRequest(branch_name=name, result=None, refusal=refusal))
@@ -388,11 +347,13 @@ def _reason_given(move: moves.Move, reason: str) -> str:
 
 
 def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
-    """Approve a pick for its push; inside the confirmation window it is asked for at once."""
+    """Approve a pick for its push; inside the confirmation window it is asked for at once.
+    An urgent pick goes to a push started for it now, and is asked for at once (`urgent`)."""
     with transaction.atomic():
         pick_for_move(moves.APPROVE, pick_id=pick_id, actor=actor)
         pick = pick_transition(pick_id=pick_id, to=PickState.APPROVED, actor=actor, reason=reason)
-        if pick.push is None or pick.push.state not in PUSH_UPCOMING_STATES:
+        started = pick_urgent_push(pick=pick, actor=actor) if pick.urgent else None
+        if started is None and (pick.push is None or pick.push.state not in PUSH_UPCOMING_STATES):
             pick.push = push_next(branch=pick.branch, now=timezone.now())
             pick.save(update_fields=["push", "updated_at"])
         _keep_risk(pick)
@@ -404,7 +365,9 @@ def pick_approve(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
             pick=pick,
             push=pick.push,
         )
-        if pick.push and pick.push.state == PushState.CONFIRMING:
+        if started is not None:
+            pick = pick_urgent_ask(pick=pick)
+        elif pick.push and pick.push.state == PushState.CONFIRMING:
             pick = pick_ask_confirmation(pick=pick)
     return pick
 
@@ -479,21 +442,4 @@ def pick_decline(*, pick_id: int, actor: Engineer, reason: str = "") -> Pick:
         pick = pick_for_move(moves.DECLINE, pick_id=pick_id, actor=actor)
         pick = pick_roll(pick=pick, actor=actor, reason=reason or "Not this time.")
         notifications_answer(pick=pick)
-    return pick
-
-
-def pick_revert(*, pick_id: int, actor: Engineer, reason: str) -> Pick:
-    """A shipped pick had to be reverted: record it, tell the requestor, and suggest (never
-    make) a karma change to release engineering."""
-    with transaction.atomic():
-        pick_for_move(moves.REVERT, pick_id=pick_id, actor=actor)
-        reason = _reason_given(moves.REVERT, reason)
-        pick = pick_transition(pick_id=pick_id, to=PickState.REVERTED, actor=actor, reason=reason)
-        notify(
-            engineer=pick.requestor,
-            kind=NotificationKind.REVERTED,
-            text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) was reverted: {reason}",
-            pick=pick,
-        )
-        karma_suggest(pick=pick, what=f"was reverted after it shipped ({reason})")
     return pick

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from common import times
@@ -202,10 +203,14 @@ def pick_carry(*, pick: Pick, reason: str) -> Pick:
 
 
 def push_skip_reason(*, push: Push, now: dt.datetime) -> str:
-    """Why a push does not go out at all (a freeze, or Friday's no-push), or ""."""
+    """Why a push does not go out at all (a freeze at its slot or now, or Friday's no-push),
+    or "". A freeze is a deploy lock: a push overdue from before it, or run now by hand, does
+    not go out while it holds either."""
     repository = push.branch.repository
     freeze = FreezeWindow.objects.filter(
-        repository=repository, starts_at__lte=push.scheduled_at, ends_at__gt=push.scheduled_at
+        Q(starts_at__lte=push.scheduled_at, ends_at__gt=push.scheduled_at)
+        | Q(starts_at__lte=now, ends_at__gt=now),
+        repository=repository,
     ).first()
     if freeze:
         return f"frozen: {freeze.reason}"

@@ -1,6 +1,7 @@
-"""An engineer's page: stars, karma history, picks with their risk, and for release engineers
-the "unlike" and "restore" forms. The moves registry says who sees the forms; karma's own
-service makes the change, so every channel refuses the same people in the same words.
+"""The engineers' table (/engineers/), and an engineer's page: stars, change failure rate, karma
+history, picks with their risk, and for release engineers the "unlike" and "restore" forms.
+The moves registry says who sees the forms; karma's own service makes the change, so every
+channel refuses the same people in the same words.
 """
 
 from __future__ import annotations
@@ -19,8 +20,28 @@ from karma.selectors import karma_history, karma_may_request
 from pushes.models import Engineer
 from pushes.moves import MOVES, Channel, Target, move_refusal, moves_offered
 from pushes.selectors import pick_time_zones
+from pushes.selectors.people import (
+    ENGINEER_SORT_DEFAULT,
+    engineer_change_failure,
+    engineer_sort_refusal,
+    engineers_overview,
+)
 from pushes.selectors.risk_dashboard import Requestor, engineer_risk_rows
+from pushes.views import preferences
 from pushes.views.base import refused, signed_in_engineer
+
+# The table's columns: sort key, header, and the order a first click asks for (names A to Z,
+# numbers and times highest first: who most needs a look).
+_COLUMNS = (
+    ("name", "Engineer", ""),
+    ("stars", "Stars", "-"),
+    ("picks", "Picks", "-"),
+    ("open", "Open", "-"),
+    ("shipped", "Shipped", "-"),
+    ("reverted", "Reverted", "-"),
+    ("failure_rate", "Change failure rate", "-"),
+    ("last_pick", "Last pick", "-"),
+)
 
 
 def _person(username: str) -> Engineer:
@@ -28,8 +49,37 @@ def _person(username: str) -> Engineer:
 
 
 @login_required
+def engineers_list(request: HttpRequest) -> HttpResponse:
+    """Every engineer in a table sorted by a column (`?sort=-failure_rate`); a sort that is
+    none of the columns is ignored for the default, as a stale bookmark should be."""
+    order = request.GET.get("sort", "")
+    if engineer_sort_refusal(order) is not None:
+        order = ENGINEER_SORT_DEFAULT
+    context = {
+        "rows": engineers_overview(order=order),
+        "columns": [_column(key, label, first, order) for key, label, first in _COLUMNS],
+        "nav": "engineers",
+    }
+    return render(request, "pushes/engineers.html", context)
+
+
+def _column(key: str, label: str, first: str, order: str) -> dict[str, str]:
+    """A header: its link (the sorted column's flips it) and `aria-sort` when it is sorted."""
+    sorted_by = order.removeprefix("-") == key
+    descending = order.startswith("-")
+    if sorted_by:
+        href = f"?sort={key}" if descending else f"?sort=-{key}"
+        aria = "descending" if descending else "ascending"
+    else:
+        href, aria = f"?sort={first}{key}", ""
+    return {"key": key, "label": label, "href": href, "aria_sort": aria}
+
+
+@login_required
 def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
     person = _person(username)
+    if request.method == "POST":  # the owner's "How you hear from the bot" form
+        return preferences.preferences_post(request, person)
     gate = karma_may_request(user_id=person.user_id)
     offered = moves_offered(person, signed_in_engineer(request), Channel.PAGE, Target.ENGINEER)
     history = karma_history(user_id=person.user_id)
@@ -45,6 +95,8 @@ def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
         "may_change_karma": bool(offered),
         "restore_choices": range(1, MAX_STARS + 1),
         "threshold": settings.KARMA_PICK_THRESHOLD,
+        "change_failure": engineer_change_failure(engineer=person),
+        "preferences": preferences.preferences_context(request, person),
     }
     return render(request, "pushes/engineer.html", context)
 

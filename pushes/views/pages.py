@@ -19,7 +19,12 @@ from pushes import selectors, services
 from pushes.choices import PUSH_RUNNING_STATES
 from pushes.forms import PickRequestForm, ReasonForm
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
-from pushes.moves import CONFIRM, MOVES, Channel, Reason, moves_offered
+from pushes.moves import APPROVE, CONFIRM, MOVES, Channel, Reason, moves_offered
+from pushes.selectors.freezes import repository_frozen
+from pushes.selectors.people import engineer_change_failure
+from pushes.selectors.release_notes import release_notes
+from pushes.selectors.search import search_find
+from pushes.services.urgent import pick_urgent_note
 from pushes.views.base import back, engineer_required, refused, signed_in_engineer
 
 # --- reading ------------------------------------------------------------------------------
@@ -36,7 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def repository(request: HttpRequest, slug: str) -> HttpResponse:
     repo = get_object_or_404(Repository, slug=slug)
     branches = repo.branches.order_by("-cut_at")
-    return render(request, "pushes/repository.html", {"repository": repo, "branches": branches})
+    frozen = repository_frozen(repository=repo)
+    context = {"repository": repo, "branches": branches, "frozen": frozen}
+    return render(request, "pushes/repository.html", context)
 
 
 @login_required
@@ -57,7 +64,11 @@ def _push_context(request: HttpRequest, pk: int) -> dict[str, object]:
 
 @login_required
 def push(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "pushes/push.html", _push_context(request, pk))
+    context = _push_context(request, pk)
+    shown = context["push"]
+    assert isinstance(shown, Push)
+    context["notes"] = release_notes(push=shown)  # the page's alone: its polled part has none
+    return render(request, "pushes/push.html", context)
 
 
 @login_required
@@ -76,6 +87,8 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     context = selectors.pick_page(pick=pick)
+    context["frozen"] = repository_frozen(repository=pick.branch.repository)
+    context["change_failure"] = engineer_change_failure(engineer=pick.requestor)
     offered = moves_offered(pick, signed_in_engineer(request), Channel.PAGE)
     context["moves"] = offered
     context["can_confirm"] = CONFIRM in offered
@@ -87,18 +100,23 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def revision_search(request: HttpRequest) -> HttpResponse:
-    """The nav's search box: `/r/?q=...`. A SHA or D123 goes to `/r/<q>/`; a review URL or
-    "#45" (which cannot sit in a path) is looked up here and sent to its commit's page."""
+    """The nav's search box: `/r/?q=...`. "#70" goes to pick 70 when there is one; a SHA or
+    D123 to `/r/<q>/`; a review URL or "#45" (which cannot sit in a path) is looked up here and
+    sent to its commit's page; anything else lists the people it matches
+    (pushes.selectors.search has the rule)."""
     query = request.GET.get("q", "").strip()
     if not query:
         return render(request, "pushes/revision_search.html", {"title": "Find a revision"})
-    if query.isascii() and query.isalnum():
-        return redirect("revision", rev=query)
     try:
-        found = selectors.revision_lookup(query=query)
+        found = search_find(query=query)
     except DomainError as error:
         return refused(request, error, query=query)
-    return redirect("revision", rev=found.sha)
+    if found.pick is not None:
+        return redirect(found.pick)
+    if found.revision:
+        return redirect("revision", rev=found.revision)
+    context = {"title": f"People matching {query[:40]}", "query": query, "people": found.people}
+    return render(request, "pushes/revision_search.html", context)
 
 
 @login_required
@@ -138,6 +156,7 @@ def pick_new(request: HttpRequest, me: Engineer) -> HttpResponse:
                     branch_name=chosen.name if chosen else None,
                     repository=chosen.repository if chosen else None,
                     backup=data["backup"],
+                    urgent=data["urgent"],
                 )
             except DomainError as refused:
                 error = refused
@@ -183,7 +202,9 @@ def pick_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpRes
         messages.error(request, error.message)
     else:
         done = f"{chosen.done}: {chosen.after}" if chosen.after else chosen.done
-        messages.success(request, f"Pick #{moved.pk} {done}. It is now {_state(moved)}.")
+        urgent = pick_urgent_note(pick=moved).replace(", started", ". Its push was started")
+        urgent = urgent if chosen is APPROVE else ""
+        messages.success(request, f"Pick #{moved.pk} {done}{urgent}. It is now {_state(moved)}.")
     return back(request, reverse("pick", args=[pk]))
 
 
@@ -202,6 +223,11 @@ def push_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpRes
     then shows it pick by pick. Before the push's slot it asks first, saying who would wait."""
     chosen = MOVES[move]
     early = {"early": request.POST.get("early") == "1"} if chosen.asks_first else {}
+    if chosen.reason != Reason.NONE:  # a rollback says why
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return refused(request, DomainError(str(form.errors["reason"][0]), code="invalid"))
+        early["reason"] = form.cleaned_data["reason"]
     try:
         started = chosen.service_function(**{f"{chosen.target}_id": pk}, actor=me, **early)
     except services.PushEarly as question:
@@ -217,10 +243,8 @@ def push_move(request: HttpRequest, pk: int, move: str, me: Engineer) -> HttpRes
         )
     except DomainError as error:
         return refused(request, error)
-    messages.success(
-        request,
-        f"Push {started.label} of {started.branch.name} {chosen.done}: it starts in a moment.",
-    )
+    then = ": it starts in a moment" if chosen.background else ""
+    messages.success(request, f"Push {started.label} of {started.branch.name} {chosen.done}{then}.")
     return redirect(started)
 
 

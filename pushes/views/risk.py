@@ -58,6 +58,7 @@ from pushes.selectors.risk_dashboard import (
     dashboard_risk_pushes,
     dashboard_risk_row,
 )
+from pushes.services.urgent import pick_urgent_note
 from pushes.views.base import release_engineer_required
 from pushes.views.engineers import karma_changed
 
@@ -78,6 +79,7 @@ def _moved(move: Move, pick: Pick) -> str:
     """ "Approved for push 2026-11-25.1." or, if that is not all, what it is now."""
     verb = move.done.capitalize()
     where = f" for push {pick.push.label}" if pick.push and move is not REJECT else ""
+    where += pick_urgent_note(pick=pick) if move is APPROVE else ""
     state = pick.get_state_display().lower()
     return f"{verb}{where}." if state == move.done else f"{verb}{where}: now {state}."
 
@@ -293,7 +295,7 @@ class RowHtml:
             f"{'' if 'approve' in moves else ' disabled'}></td>"
             f'<td class="nowrap"><a href="{self.pick}{pk}/">#{pk}</a>{flag}<div><a '
             f'class="mono small muted" href="{self.revision}{p.sha}/">{p.sha[:10]}</a></div></td>'
-            f'<td class="risk-title">{escape(p.title)}</td>'
+            f'<td class="risk-title">{_URGENT if p.urgent else ""}{escape(p.title)}</td>'
             f'<td class="nowrap"><a href="{self.engineer}{name}/">{name}</a>'
             f"<div>{self.stars.get(row.stars, '')}</div></td>"
             f'<td class="num nowrap"><span class="added">+{p.lines_added}</span> '
@@ -323,6 +325,7 @@ def _button(move: Move) -> tuple[str, str]:
     return ("", html) if move.reason == Reason.REQUIRED else (html, "")
 
 
+_URGENT = '<span class="badge bad" title="Asked for as urgent">urgent</span> '
 _FLAG = ' <span class="flag" title="Large and controversial: look closely">&#9873;</span>'
 _RISK_TONE = {"low": "ok", "medium": "warn", "high": "bad"}
 

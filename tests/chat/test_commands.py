@@ -11,23 +11,10 @@ from chat.commands import NOT_LINKED, SORRY, answer
 from pushes import selectors, services
 from pushes.choices import PickState
 from pushes.models import Pick, Revision
+from tests.chat.said import ok, refused
 from tests.pushes.conftest import MONDAY
 
 USAGE = {name: command.usage for name, command in commands.COMMANDS.items()}
-
-
-def ok(text: str, engineer=None) -> str:
-    reply = answer(text, engineer=engineer)
-    assert not reply.refused, reply.text
-    assert reply.blocks, "every reply has its Block Kit form"
-    return reply.text
-
-
-def refused(text: str, engineer=None) -> str:
-    reply = answer(text, engineer=engineer)
-    assert reply.refused, reply.text
-    assert "Traceback" not in reply.text
-    return reply.text
 
 
 @pytest.fixture
@@ -49,18 +36,18 @@ def awaiting(requested, rel):
 # --- help and unknown commands ----------------------------------------------------------
 
 
-def test_help_lists_every_command_with_its_usage(db):
-    text = ok("help")
+def test_help_lists_every_command_with_its_usage_to_a_release_engineer(rel):
+    text = ok("help", rel)
     assert text.startswith("I answer these:\n")
     for usage in USAGE.values():
         assert f"• {usage}: " in text
-    assert "pick REV [to BRANCH] [--backup @USER] REASON" in text
+    assert "pick REV [to BRANCH] [--backup @USER] [urgent] REASON" in text
 
 
 def test_help_for_one_command_gives_its_usage_and_an_example(db):
     assert ok("help pick").startswith(
-        "pick REV [to BRANCH] [--backup @USER] REASON: ask for a trunk revision on the current "
-        "release branch\ne.g. `pick 3f2a9c1 Fixes the checkout crash`"
+        "pick REV [to BRANCH] [--backup @USER] [urgent] REASON: ask for a trunk revision on the "
+        "current release branch\ne.g. `pick 3f2a9c1 Fixes the checkout crash`"
     )
 
 
@@ -74,7 +61,7 @@ def test_an_unknown_command_suggests_the_closest_one_with_its_usage(db):
     )
     assert refused("help pik") == (
         "I don't know `pik`. Did you mean `pick`?\n"
-        "Usage: pick REV [to BRANCH] [--backup @USER] REASON"
+        "Usage: pick REV [to BRANCH] [--backup @USER] [urgent] REASON"
     )
 
 
@@ -188,7 +175,7 @@ def test_to_followed_by_words_that_name_no_branch_is_part_of_the_reason(alice, b
 
 
 def test_a_pick_without_a_revision_or_a_reason_answers_with_its_usage(alice, branch, landed):
-    usage = "Usage: pick REV [to BRANCH] [--backup @USER] REASON"
+    usage = "Usage: pick REV [to BRANCH] [--backup @USER] [urgent] REASON"
     assert refused("pick", alice) == (f"Which revision? Give a trunk SHA (7+ hex digits).\n{usage}")
     assert refused(f"pick {landed['fix']}", alice) == (
         f"Say why this pick cannot wait for the next train.\n{usage}"

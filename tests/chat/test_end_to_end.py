@@ -171,9 +171,10 @@ def test_a_pick_asked_for_in_slack_is_confirmed_by_button_ships_and_status_says_
     assert all(c.buttons == [] for c in calls)
     assert calls[4].block_text.splitlines() == [
         f"*:package: Push 2026-11-24.1 of release/2026-11-22*: 1 pick shipped in `{tag}`.",
-        "*Shipped*",
-        f"• #{pick.pk} `{short}` Fix module 1: confirmed by alice",
-        f"<http://127.0.0.1:8000/pushes/{push.pk}/|Open the push>",
+        "*Shipped* (1)",
+        f"• #{pick.pk} `{short}` Fix module 1 · alice · risk low",
+        f"<http://127.0.0.1:8000/pushes/{push.pk}/|Open the push> · "
+        f"<http://127.0.0.1:8000/api/pushes/{push.pk}/notes/|Markdown>",
     ]
 
     # 7. /rb status tells the whole story, shipped.

@@ -277,15 +277,18 @@ def test_a_push_is_told_to_each_requestor_and_summed_up_in_the_channel(
     assert summary.block_text.splitlines() == [
         "*:package: Push 2026-11-24.1 of release/2026-11-22*: 1 pick shipped in "
         "`push/release/2026-11-22/2026-11-24.1`.",
-        "*Shipped*",
-        f"• #{fix.pk} `{fix.short_sha}` Fix module 1: confirmed by alice",
-        "*Did not go out*",
-        f"• #{feature.pk} `{feature.short_sha}` Add feature (bob): Tests failed "
+        "*Shipped* (1)",
+        f"• #{fix.pk} `{fix.short_sha}` Fix module 1 · alice · risk low",
+        "*Conflicts* (1)",
+        f"• #{second.pk} `{second.short_sha}` Turn feature off · rel · risk medium (predicted "
+        "to conflict): conflicts in src/feature.py",
+        "*Tests failed* (1)",
+        f"• #{feature.pk} `{feature.short_sha}` Add feature · bob · risk low: Tests failed "
         f"(test run #{feature.test_runs.get().pk}); taken back off.",
-        f"• #{second.pk} `{second.short_sha}` Turn feature off (rel): conflict: Did not apply on "
-        "release/2026-11-22: conflicts in src/feature.py.",
-        f"• #{late.pk} `{late.short_sha}` Other fix (dave): not confirmed, rolled to push "
-        "2026-11-25.1",
-        f"<http://127.0.0.1:8000/pushes/{push.pk}/|Open the push>",
+        "*Left out / rolled to a later push* (1)",
+        f"• #{late.pk} `{late.short_sha}` Other fix · dave · risk low: Not confirmed before the "
+        "push; now in push 2026-11-25.1",
+        f"<http://127.0.0.1:8000/pushes/{push.pk}/|Open the push> · "
+        f"<http://127.0.0.1:8000/api/pushes/{push.pk}/notes/|Markdown>",
     ]
     assert remote.read("release/2026-11-22", "src/module1.py") == "VALUE = 100\n"

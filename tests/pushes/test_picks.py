@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from common.errors import Forbidden
+from common.errors import Conflict, Forbidden
 from pushes import services
 from pushes.choices import BranchState, FridayPolicy, PickState, ReviewStatus
 from pushes.models import FreezeWindow, Notification, Pick, PickEvent, Revision
@@ -184,16 +184,17 @@ def test_declining_rolls_the_pick_to_the_next_push(alice, rel, landed, branch):
     assert "rolls to push" in Notification.objects.get(kind="rolled").text
 
 
-def test_a_reverted_pick_tells_the_requestor_and_suggests_a_karma_look(alice, rel, landed, branch):
+def test_a_shipped_pick_with_no_commit_recorded_cannot_be_reverted(alice, rel, landed, branch):
+    """Reverting is a git revert of the pick's commit (tests/pushes/test_desk_reverts.py); a
+    pick whose commit was never recorded is refused, not marked."""
     pick = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
     Pick.objects.filter(pk=pick.pk).update(state=PickState.SHIPPED)
     with pytest.raises(Forbidden):
         services.pick_revert(pick_id=pick.pk, actor=alice, reason="Oops")
-    services.pick_revert(pick_id=pick.pk, actor=rel, reason="Broke payments in prod")
-    assert Pick.objects.get(pk=pick.pk).state == PickState.REVERTED
-    assert "reverted: Broke payments" in Notification.objects.get(kind="reverted").text
-    suggestion = Notification.objects.get(kind="karma-suggestion", engineer=rel)
-    assert "alice has 5 of 5 stars: consider an unlike" in suggestion.text
+    with pytest.raises(Conflict) as refused:
+        services.pick_revert(pick_id=pick.pk, actor=rel, reason="Broke payments in prod")
+    assert refused.value.code == "nothing-to-revert"
+    assert Pick.objects.get(pk=pick.pk).state == PickState.SHIPPED
 
 
 # --- many hosts: each answers from its own clone ------------------------------------------

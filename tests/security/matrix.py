@@ -98,10 +98,36 @@ API_ROWS = [
         {"pick_label": "backport"},
         changes=RELEASE_ENGINEERS,
     ),
+    # Every setting of a repository, and its deploy lock: release engineers. A freeze tells
+    # alice of her open picks; the world is not frozen, so an unfreeze is refused (409).
+    api(
+        "repositories_partial_update",
+        "PATCH",
+        "/api/repositories/{slug}/",
+        RELEASE_ENGINEERS,
+        {"pick_label": "hotfix", "max_rolls": 4},
+        changes=RELEASE_ENGINEERS,
+    ),
+    api(
+        "repositories_freeze",
+        "POST",
+        "/api/repositories/{slug}/freeze/",
+        RELEASE_ENGINEERS,
+        {"reason": "Incident 42"},
+    ),
+    api(
+        "repositories_unfreeze",
+        "POST",
+        "/api/repositories/{slug}/unfreeze/",
+        RELEASE_ENGINEERS,
+        {"reason": "All clear"},
+        status={RELEASE: 409, ADMIN: 409},
+    ),
     api("branches_list", "GET", "/api/branches/"),
     api("branches_retrieve", "GET", "/api/branches/{branch}/"),
     api("pushes_list", "GET", "/api/pushes/"),
     api("pushes_retrieve", "GET", "/api/pushes/{push}/"),
+    api("pushes_notes", "GET", "/api/pushes/{push}/notes/"),
     api("picks_list", "GET", "/api/picks/"),
     api("picks_retrieve", "GET", "/api/picks/{requested}/"),
     api("revisions_search", "GET", "/api/revisions/?q={sha}"),
@@ -111,6 +137,9 @@ API_ROWS = [
     api("inbox_list", "GET", "/api/inbox/"),
     api("karma_list", "GET", "/api/karma/"),
     api("karma_retrieve", "GET", "/api/karma/{owner}/"),
+    api("engineers_list", "GET", "/api/engineers/?sort=-failure_rate"),
+    api("events_list", "GET", "/api/events/"),
+    api("events_list#csv", "GET", "/api/events/?format=csv&move=approved"),
     # Changing: any engineer asks; release engineering decides; the requestor answers.
     api(
         "picks_create",
@@ -122,6 +151,26 @@ API_ROWS = [
     ),
     api("picks_approve", "POST", "/api/picks/{requested}/approve/", RELEASE_ENGINEERS, {}),
     api("picks_reject", "POST", "/api/picks/{requested}/reject/", RELEASE_ENGINEERS, REASON),
+    # Revert and rollback: release engineers; the world has no shipped pick nor a push that
+    # went out, so they are refused to them too, as the wrong state (409), changing nothing.
+    api(
+        "picks_revert",
+        "POST",
+        "/api/picks/{requested}/revert/",
+        RELEASE_ENGINEERS,
+        REASON,
+        changes=NOBODY,
+        status={RELEASE: 409, ADMIN: 409},
+    ),
+    api(
+        "pushes_rollback",
+        "POST",
+        "/api/pushes/{push}/rollback/",
+        RELEASE_ENGINEERS,
+        REASON,
+        changes=NOBODY,
+        status={RELEASE: 409, ADMIN: 409},
+    ),
     api("picks_defer", "POST", "/api/picks/{requested}/defer/", RELEASE_ENGINEERS, {}),
     api("picks_withdraw", "POST", "/api/picks/{requested}/withdraw/", OWNER_AND_RE, {}),
     api("picks_confirm", "POST", "/api/picks/{approved}/confirm/", {OWNER}, {}),
@@ -171,6 +220,16 @@ API_ROWS = [
         RELEASE_ENGINEERS,
         {"reason": "We talked it through", "stars": 1},
     ),
+    # Your own notification preferences: every engineer reads and changes theirs.
+    api("me_preferences_retrieve", "GET", "/api/me/preferences/"),
+    api(
+        "me_preferences_partial_update",
+        "PATCH",
+        "/api/me/preferences/",
+        ENGINEERS,
+        {"notify_channel": True, "quiet_hours": {"from": "22:00", "until": "07:00"}},
+        changes=ENGINEERS,
+    ),
     # Anyone with an account trades their password for a token (their own: see the test).
     api(
         "auth_token_create",
@@ -197,6 +256,7 @@ PAGE_ROWS = [
     page("push", "/pushes/{push}/"),
     page("push-picks", "/pushes/{push}/picks/"),
     page("pick", "/picks/{requested}/"),
+    page("engineers", "/engineers/?sort=-failure_rate"),
     page("engineer", "/engineers/{owner}/"),
     page("revision-search", "/r/"),
     page("revision", "/r/{sha}/"),
@@ -220,6 +280,16 @@ PAGE_ROWS = [
     ),
     post("pick-approve", "/picks/{requested}/approve/", {}, RELEASE_ENGINEERS),
     post("pick-reject", "/picks/{requested}/reject/", REASON, RELEASE_ENGINEERS),
+    post("pick-revert", "/picks/{requested}/revert/", REASON, NOBODY),  # not shipped: a flash
+    post(
+        "push-rollback",
+        "/pushes/{push}/rollback/",
+        REASON,
+        RELEASE_ENGINEERS,
+        changes=NOBODY,
+        guarded=NOT_RE,
+        ok=409,
+    ),
     post("pick-defer", "/picks/{requested}/defer/", {}, RELEASE_ENGINEERS),
     post("pick-withdraw", "/picks/{requested}/withdraw/", {}, OWNER_AND_RE),
     post("pick-confirm", "/picks/{approved}/confirm/", {}, {OWNER}),
@@ -273,6 +343,14 @@ PAGE_ROWS = [
         htmx=True,
         ok=200,
     ),
+    # The engineer page's "How you hear from the bot" form: yours only.
+    post(
+        "engineer#preferences",
+        "/engineers/{owner}/",
+        {"notify_direct": "on", "quiet_from": "22:00", "quiet_until": "07:00", "time_zone": ""},
+        {OWNER},
+        guarded=SIGNED_IN - {OWNER},
+    ),
     post(
         "engineer-unlike",
         "/engineers/{owner}/unlike/",
@@ -286,6 +364,24 @@ PAGE_ROWS = [
         {"reason": "We talked it through", "stars": "1"},
         RELEASE_ENGINEERS,
         guarded=NOT_RE,
+    ),
+    # The deploy lock's buttons, refused as a page (as the push buttons are). The world is not
+    # frozen: an unfreeze is refused to release engineers too, as not frozen (409).
+    post(
+        "repository-freeze",
+        "/repositories/{slug}/freeze/",
+        {"reason": "Incident 42"},
+        RELEASE_ENGINEERS,
+        guarded=NOT_RE,
+    ),
+    post(
+        "repository-unfreeze",
+        "/repositories/{slug}/unfreeze/",
+        {"reason": "All clear"},
+        RELEASE_ENGINEERS,
+        changes=NOBODY,
+        guarded=NOT_RE,
+        ok=409,
     ),
     # The chat console says one line to the bot as you: the bot's grammar refuses the rest.
     post(

@@ -130,7 +130,9 @@ def _page_posts() -> list:
     for row in PAGE_ROWS:
         if row.method != "POST" or _view_name(row) in EXEMPT:
             continue
-        may = row.changes or row.allowed
+        # The role the button is for; a button nobody can press in this world (a revert: no
+        # pick shipped) is pressed by a release engineer, whose refusal is told in a flash.
+        may = row.changes or row.allowed or {RELEASE}
         role = next(role for role in (OWNER, RELEASE, ADMIN, OTHER, BARE) if role in may)
         cells.append(pytest.param(row, role, id=f"{row.key}-as-{role}"))
     return cells

@@ -33,7 +33,7 @@ from rest_framework.authtoken.models import Token
 
 from common.errors import DomainError
 from pushes import selectors, services
-from pushes.api.serializers import RevisionStatusSerializer
+from pushes.api.revision_serializers import RevisionStatusSerializer
 from pushes.choices import PickState
 from tests import workers
 from tests.reliability.conftest import build_train, make_pick

@@ -39,6 +39,11 @@ REFUSES_WELL_FORMED = {
     "auth_token_create": "a wrong username or password",
     "repositories_forge_partial_update": "a review API Releasebot may not call (plain HTTP "
     "without review_allow_http, a private address), which depends on two fields at once",
+    "repositories_partial_update": "an unknown time zone, a variable name Releasebot keeps to "
+    "itself, a trunk branch git refuses or origin has not, a hook or review API over plain "
+    "HTTP without its allow flag: the model's own checks, as in the admin",
+    "repositories_freeze": "no reason (optional in the schema so every channel refuses it in "
+    "the same words, as no-reason)",
 }
 # Cases per operation in the fuzzing phase. The coverage phase (every boundary and type the
 # schema names, about 1,400 requests) and the stateful phase come on top: the whole run takes

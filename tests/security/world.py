@@ -219,7 +219,11 @@ def db_state() -> dict[str, list]:
                 "pk", "is_active", "is_staff", "is_superuser", "password"
             )
         ),
-        "engineers": list(Engineer.objects.order_by("pk").values_list("pk", "role")),
+        "engineers": list(
+            Engineer.objects.order_by("pk").values_list(
+                "pk", "role", "notify_direct", "notify_channel", "quiet_from", "quiet_until"
+            )
+        ),
         "tokens": list(Token.objects.order_by("key").values_list("key", "user_id")),
         "repositories": list(
             Repository.objects.order_by("pk").values_list(
