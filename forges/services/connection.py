@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-
-from common.errors import DomainError, Forbidden
+from common.errors import DomainError
 from common.redact import WEBHOOK_SECRET_NAME
 from pushes.models import Engineer, Repository
 from pushes.reviews import review_api
+from pushes.services.repository_settings import repository_settings_update
 
 FIELDS = (
     "review_tool",
@@ -28,37 +26,27 @@ FIELDS = (
 def forge_connection_update(
     *, repository: Repository, actor: Engineer, changes: dict[str, object]
 ) -> Repository:
-    """Change the forge fields of a repository, all or none: every field is checked as the
-    admin checks it (its validators and the repository's own rules)."""
-    if not actor.is_release_engineer:
-        raise Forbidden("Only release engineers can change a repository's GitHub or GitLab setup.")
+    """Change the forge fields of a repository: the repository's settings service, for these
+    fields only (release engineers; all or none, checked as the admin checks them)."""
     unknown = sorted(set(changes) - set(FIELDS))
     if unknown:
         raise DomainError(f"Not a forge setting: {', '.join(unknown)}.", code="invalid")
-    with transaction.atomic():
-        locked = Repository.objects.select_for_update().get(pk=repository.pk)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        try:
-            locked.full_clean()
-        except ValidationError as error:
-            fields = error.message_dict
-            first = next(iter(fields.items()))
-            raise DomainError(
-                f"{first[0]}: {first[1][0]}", code="invalid", details=fields
-            ) from None
-        if changes:
-            locked.save(update_fields=list(changes))
-    return locked
+    return repository_settings_update(repository=repository, actor=actor, changes=changes)
+
+
+def webhook_secret(repository: Repository) -> str:
+    """The repository's webhook secret from its variable, or "" when none is set (or the
+    variable is not one of Releasebot's webhook secret variables)."""
+    name = repository.webhook_secret_env.strip()
+    return os.environ.get(name, "") if WEBHOOK_SECRET_NAME.match(name) else ""
 
 
 def forge_connection_health(repository: Repository) -> dict[str, bool]:
     """What a release engineer checks first when nothing arrives: is the secret there, may the
     API be called, is there a token. (Never the values.)"""
-    name = repository.webhook_secret_env.strip()
     api = review_api(repository)
     return {
-        "webhook_secret_set": bool(WEBHOOK_SECRET_NAME.match(name) and os.environ.get(name)),
+        "webhook_secret_set": bool(webhook_secret(repository)),
         "api_callable": api is not None,
         "token_set": bool(api and api[1]),
     }

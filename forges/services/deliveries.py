@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,12 +20,12 @@ from django.db import IntegrityError, transaction
 
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.queue import enqueue
-from common.redact import WEBHOOK_SECRET_NAME
 from forges import events
 from forges.choices import AskSource, AskState, Forge
 from forges.events import BadPayload, Event, PullRequestFacts
 from forges.models import Delivery, PickAsk, PullRequest
 from forges.services.asks import engineer_for
+from forges.services.connection import webhook_secret
 from pushes.models import Repository
 
 
@@ -138,8 +137,7 @@ def _repository(forge: str, project: str) -> Repository:
 
 
 def _secret(repository: Repository) -> str:
-    name = repository.webhook_secret_env.strip()
-    value = os.environ.get(name, "") if WEBHOOK_SECRET_NAME.match(name) else ""
+    value = webhook_secret(repository)
     if not value:
         raise Forbidden(
             f"{repository.name} has no webhook secret set, so every delivery is refused: set "
@@ -311,7 +309,8 @@ def _merged(pull_request: PullRequest, event: Event) -> tuple[str, bool]:
     (put on while Releasebot was not listening) asks now."""
     repository = pull_request.repository
     keys = set()
-    for label in event.pull_request.labels or () if event.pull_request else ():
+    labels = event.pull_request.labels if event.pull_request else None
+    for label in labels or ():
         branches = events.label_branches(label, repository.pick_label)
         key = label.casefold()[:200]
         if branches is None or key in keys:

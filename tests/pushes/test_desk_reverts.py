@@ -184,3 +184,18 @@ def test_only_release_engineers_roll_back(two_pushes, alice):
     )
     assert_error(response, 403, "forbidden")
     assert not Rollback.objects.exists()
+
+
+def test_a_revert_asked_while_a_push_of_the_branch_runs_waits_for_it(shipped, remote, branch, rel):
+    from pushes.locks import repository_lock
+
+    head = remote.head(branch.name)
+    with repository_lock(f"{branch.repository.slug}.push-{branch.pk}"):  # a push running
+        response = client_for(rel).post(
+            f"/api/picks/{shipped.pk}/revert/",
+            {"reason": "Broke payments"},
+            format="json",
+        )
+    assert_error(response, 409, "push-busy")
+    assert remote.head(branch.name) == head
+    assert Pick.objects.get(pk=shipped.pk).state == PickState.SHIPPED
