@@ -51,11 +51,24 @@ def pages(env: dict[str, str]) -> list[tuple[str, str, str]]:
         ("request-a-pick", "alice", "/picks/new/"),
         ("inbox", "alice", "/inbox/"),
         ("engineer-carol", "rel", "/engineers/carol/"),
+        ("engineers", "rel", "/engineers/"),
+        ("engineer-me", "alice", "/engineers/alice/"),
         ("test-console", "rel", "/tests/"),
         ("test-run", "rel", f"/tests/{run}/"),
         ("chat", "alice", "/chat/"),
         ("api-docs", "rel", "/api/docs/"),
+        ("search-people", "rel", "/r/?q=car"),
     ]
+
+
+def walk_freeze(page, base: str) -> None:
+    """rel freezes the train from its page (the deploy lock), as a release engineer would."""
+    page.goto(f"{base}/")
+    page.fill("form[action$='/freeze/'] input[name=reason]", "Payments incident INC-42")
+    page.click("form[action$='/freeze/'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "train-frozen.png"), full_page=True)
+    print("train-frozen: / after Freeze -> docs/screenshots/train-frozen.png")
 
 
 def main() -> int:
@@ -104,6 +117,11 @@ def main() -> int:
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
                 print(f"{name}: {path} -> docs/screenshots/{name}.png")
+            walk_freeze(sessions["rel"], base)
+            login = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            login.goto(f"{base}/login/")
+            login.screenshot(path=str(OUT / "login.png"), full_page=True)
+            print("login: /login/ -> docs/screenshots/login.png")
             browser.close()
     finally:
         server.terminate()
