@@ -67,3 +67,26 @@ def day(at: dt.datetime | None, place: Place = None) -> str:
     """The date only, "04 Dec 2015", taken in the place's zone (an evening in Los Angeles is
     already tomorrow in UTC). No abbreviation: a date is not a time of day. "" for None."""
     return "" if at is None else f"{_local(at, place):%d %b %Y}"
+
+
+def duration(value: dt.timedelta | float | None) -> str:
+    """How long something took (a timedelta, or seconds), said the same way on every page, in
+    chat and in Slack: "0 s", "under 1 s", "12 s", "1 min 05 s", "1 h 02 min", "2 d 4 h".
+    Whole seconds, cut down rather than rounded, so a running clock never shows time that has
+    not passed (59.9 s is "59 s"). "" for None."""
+    if value is None:
+        return ""
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    if 0 < seconds < 1:
+        return "under 1 s"
+    whole = max(int(seconds), 0)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"

@@ -57,6 +57,19 @@ class PushState(models.TextChoices):
     SKIPPED = "skipped", "Skipped"  # freeze window or Friday no-push
 
 
+class PushStep(models.TextChoices):
+    """What a running push is doing now, for the people watching it. Applying and testing are
+    recorded by the merge as it goes (with the pick); the others follow the push's state."""
+
+    QUEUED = "queued", "Waiting for a worker"
+    PREPARING = "preparing", "Bringing the branch in line with origin"
+    APPLYING = "applying", "Applying"
+    TESTING = "testing", "Testing"
+    TAGGING = "tagging", "Tagging"
+    PUSHING = "pushing", "Pushing to origin"
+    SHIPPING = "shipping", "Shipping"
+
+
 PUSH_RUNNING_STATES = (
     PushState.MERGING,
     PushState.TAGGING,

@@ -120,3 +120,13 @@ def when_short(at, place: times.Place = None) -> str:
 def day(at, place: times.Place = None) -> str:
     """04 Dec 2015, the date in the place's zone"""
     return times.day(at or None, place)
+
+
+@register.filter
+def duration(value, empty: str = "—") -> str:
+    """How long something took: `{{ run.duration|duration }}` is "1 min 05 s" (a timedelta or
+    seconds; `common.times.duration`, what chat says too); `empty` for None ("—" unless given,
+    e.g. `|duration:"running"`)."""
+    if value is None or value == "":
+        return empty
+    return times.duration(value)

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ LOCAL_TIMEOUT = 600.0  # a local command on a 100,000-commit repository, with ro
 NETWORK_TIMEOUT = 1800.0  # clone, fetch or push of a large repository over a slow link
 OUTPUT_LIMIT = 200_000  # bytes of a test run's output kept: the end, where failures are
 KILL_GRACE = 2.0  # seconds a timed-out command gets between SIGTERM and SIGKILL
+OUTPUT_EVERY = 2.0  # seconds between looks at a running command's output (`on_output`)
 
 # A remote asking for credentials must fail rather than wait for a human who is not there.
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
@@ -223,17 +224,24 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def _next_look(deadline: float, on_output: Callable[[str], None] | None) -> float:
+    return deadline if on_output is None else min(deadline, time.monotonic() + OUTPUT_EVERY)
+
+
 def run_command(
     argv: Sequence[str],
     cwd: Path,
     timeout: float,
     env: dict[str, str] | None = None,
     pass_env: Sequence[str] = (),
+    on_output: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run ``argv`` in its own process group; kill the group on timeout and when it ends.
 
     It gets ``command_env(env, pass_env)``, not the worker's environment: its output is a log
-    every engineer reads, and the worker's environment holds the product's secrets."""
+    every engineer reads, and the worker's environment holds the product's secrets.
+    ``on_output`` is handed the output so far every ``OUTPUT_EVERY`` seconds while it runs
+    (from this thread), for a page that shows it live."""
     started = time.monotonic()
     if not argv:
         raise ValueError("empty command")
@@ -254,7 +262,12 @@ def run_command(
     tail = _Tail()
     reader = threading.Thread(target=tail.drain, args=(process.stdout,), daemon=True)
     reader.start()
-    timed_out = not _wait_exit(process.pid, started + timeout)
+    deadline = started + timeout
+    while not (exited := _wait_exit(process.pid, _next_look(deadline, on_output))):
+        if on_output is None or time.monotonic() >= deadline:
+            break
+        on_output(tail.text())
+    timed_out = not exited
     if timed_out:
         _signal_group(process.pid, signal.SIGTERM)  # a chance to clean up first
         _wait_exit(process.pid, time.monotonic() + KILL_GRACE)

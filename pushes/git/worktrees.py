@@ -16,7 +16,7 @@ import shlex
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +92,7 @@ class Worktree:
         timeout: float,
         env: dict[str, str] | None = None,
         pass_env: Sequence[str] = (),
+        on_output: Callable[[str], None] | None = None,
     ) -> CommandResult:
         """Run ``command`` (split like a shell would, but no shell) in this worktree.
 
@@ -99,7 +100,7 @@ class Worktree:
         variables named in ``pass_env``, then ``env``. The command gets its own process group,
         and the whole group is killed when it times out or finishes, so no stray child lives on.
         """
-        return run_command(shlex.split(command), self.path, timeout, env, pass_env)
+        return run_command(shlex.split(command), self.path, timeout, env, pass_env, on_output)
 
 
 @contextmanager

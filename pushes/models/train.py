@@ -14,6 +14,7 @@ from pushes.choices import (
     BranchState,
     PushKind,
     PushState,
+    PushStep,
 )
 from pushes.models.repositories import Engineer, Repository, sha_validator
 from pushes.statuscache import StatusQuerySet
@@ -76,6 +77,22 @@ class Push(models.Model):
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What the run does now, written as it goes so that its pages show it live.
+    step = models.CharField(
+        max_length=16,
+        choices=PushStep.choices,
+        blank=True,
+        help_text="Queued to run, or while merging: what the run is doing now.",
+    )
+    step_pick = models.ForeignKey(
+        "pushes.Pick",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The pick being applied or tested.",
+    )
+    step_at = models.DateTimeField(null=True, blank=True, help_text="When the step began.")
 
     objects = StatusQuerySet.as_manager()
 

@@ -22,13 +22,20 @@ from django.utils import timezone
 
 from common.redact import redact
 from pushes import git
-from pushes.choices import NotificationKind, PickState, TestRunState
+from pushes.choices import NotificationKind, PickState, PushStep, TestRunState
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, TestRun
 from pushes.services.notifications import karma_suggest, notify
 from pushes.services.transitions import IllegalTransition, pick_transition
 from pushes.statuscache import status_changed
 
 LOG_LIMIT = 100_000  # characters of a test log kept in the database: the end
+
+
+def push_step(*, push_id: int, step: str, pick: Pick | None = None) -> None:
+    """Record what the run does now (applying or testing which pick) for the pages that show
+    it live: one small UPDATE, committed at once (the merge runs outside any transaction), so
+    readers see it while the step lasts."""
+    Push.objects.filter(pk=push_id).update(step=step, step_pick=pick, step_at=timezone.now())
 
 
 def resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
@@ -70,7 +77,7 @@ def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, h
                     if _maybe_on_branch(queue[0], branch, parents):
                         head = tip = _merge_careful(push, queue.pop(0), tree, path)
                         continue
-                    running = _start(tree, queue, branch, parents, tip, size)
+                    running = _start(push, tree, queue, parents, tip, size)
                 chunk, pending = running
                 running = None
                 done = pending.result()
@@ -84,7 +91,7 @@ def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, h
                         continue
                 tip = applied[-1][1] if applied and not failed else tip
                 if queue and not failed and not _maybe_on_branch(queue[0], branch, parents):
-                    running = _start(tree, queue, branch, parents, tip, size)  # git goes on
+                    running = _start(push, tree, queue, parents, tip, size)  # git goes on
                 head, landed = _land(applied, head, move)
                 if landed < len(applied):
                     # The branch moved under the run, or the pick left CONFIRMED under it:
@@ -132,9 +139,9 @@ def _land(applied: list[tuple[Pick, str]], head: str, move: git.BranchMover) -> 
 
 
 def _start(
+    push: Push,
     tree: git.Worktree,
     queue: list[Pick],
-    branch: ReleaseBranch,
     parents: dict,
     tip: str,
     size: int,
@@ -142,10 +149,11 @@ def _start(
     """Take up to `size` picks off the queue (as far as none may be on the branch already)
     and start git on them in the worktree."""
     chunk = [queue.pop(0)]
-    while queue and len(chunk) < size and not _maybe_on_branch(queue[0], branch, parents):
+    while queue and len(chunk) < size and not _maybe_on_branch(queue[0], push.branch, parents):
         chunk.append(queue.pop(0))
     merges = any(len(parents[pick.sha]) > 1 for pick in chunk)
     shas = [pick.sha for pick in chunk]
+    push_step(push_id=push.pk, step=PushStep.APPLYING, pick=chunk[0])  # one write a chunk
     return chunk, git.worktree_picks_start(tree, shas, start=tip, merges=merges)
 
 
@@ -250,6 +258,7 @@ def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
     if found:  # pushed to the branch by hand before this push got to it
         _record(pick, found.sha, f"Found on the branch as {found.sha[:10]} ({found.how}).")
         return
+    push_step(push_id=push.pk, step=PushStep.APPLYING, pick=pick)
     result = tree.cherry_pick(pick.sha)
     if result.already_applied:
         _record(pick, head, "The change was already on the branch (the pick was empty).")
@@ -363,8 +372,28 @@ def _tests_failed(push: Push, pick: Pick, run: TestRun) -> None:
         karma_suggest(pick=pick, what=f"broke the tests on {push.branch.name} (run #{run.pk})")
 
 
+LIVE_LOG_LIMIT = 8_000  # characters of a running test's output shown live: the end
+
+
+def _live_log(run: TestRun) -> Callable[[str], None]:
+    """What the running test has printed so far, stored every few seconds while it runs (only
+    when it printed more) for the push's pages; the whole log replaces it when it ends."""
+    shown = [""]
+
+    def store(output: str) -> None:
+        if len(output) > LIVE_LOG_LIMIT:  # whole lines only: a secret cut in two is not found
+            output = output[-LIVE_LOG_LIMIT:].partition("\n")[2]
+        text = redact(output)
+        if text != shown[0]:
+            TestRun.objects.filter(pk=run.pk, state=TestRunState.RUNNING).update(log=text)
+            shown[0] = text
+
+    return store
+
+
 def tests_run(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
     repository = push.branch.repository
+    push_step(push_id=push.pk, step=PushStep.TESTING, pick=pick)
     run = TestRun.objects.create(
         push=push, pick=pick, command=repository.test_command, started_at=timezone.now()
     )
@@ -373,6 +402,7 @@ def tests_run(push: Push, pick: Pick | None, tree: git.Worktree) -> TestRun:
             repository.test_command,
             timeout=repository.test_timeout_seconds,
             pass_env=repository.command_env_names,
+            on_output=_live_log(run),
         )
     except ValueError as error:  # an unparsable command line
         state, code, output = TestRunState.ERROR, None, f"Cannot run the test command: {error}"

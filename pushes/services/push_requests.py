@@ -27,9 +27,11 @@ from pushes.choices import (
     PickState,
     PushKind,
     PushState,
+    PushStep,
 )
 from pushes.models import Engineer, Pick, Push, ReleaseBranch
 from pushes.selectors import what_next
+from pushes.services.push_merge import push_step
 from pushes.services.push_run import PushBusy, push_run
 from pushes.services.push_states import push_state_move
 
@@ -140,6 +142,7 @@ def push_request_run(*, push_id: int, actor: Engineer, early: bool = False) -> P
         _refuse_busy(push)
         _refuse_early(push, early)
         broker_required(f"push {push.label}")
+        push_step(push_id=push.pk, step=PushStep.QUEUED)  # its pages poll until it runs
         enqueue("pushes.tasks.push_run", push.pk)
     return push
 
@@ -161,6 +164,7 @@ def branch_push_now(*, branch_id: int, actor: Engineer, early: bool = False) -> 
         run = push_early_run(push=push)
         if run is None or early:
             broker_required(f"push {push.label}")
+            push_step(push_id=push.pk, step=PushStep.QUEUED)  # its pages poll until it runs
             enqueue("pushes.tasks.push_run", push.pk)
     if run is not None and not early:
         raise _early(run, made=made is not None)
@@ -209,6 +213,7 @@ def push_retry_request(*, push_id: int, actor: Engineer) -> Push:
         _refuse_busy(push)
         broker_required(f"the retry of push {push.label}")
         push_retry_prepare(push=push, actor=actor)
+        push_step(push_id=push.pk, step=PushStep.QUEUED)  # its pages poll until it runs
         enqueue("pushes.tasks.push_run", push.pk)
     return push
 

@@ -40,6 +40,7 @@ from pushes.choices import (
     PickState,
     PushKind,
     PushState,
+    PushStep,
     Role,
     TestRunState,
 )
@@ -54,7 +55,13 @@ from pushes.services.branch_index import (
 )
 from pushes.services.deploy import deploy_hook_call
 from pushes.services.notifications import announce, notify
-from pushes.services.push_merge import merge_careful_each, merge_fresh, resuming, tests_run
+from pushes.services.push_merge import (
+    merge_careful_each,
+    merge_fresh,
+    push_step,
+    resuming,
+    tests_run,
+)
 from pushes.services.push_states import push_state_move
 from pushes.services.repositories import clone_path, scratch_dir
 from pushes.services.train import pick_carry, pick_roll, push_skip, push_skip_reason
@@ -211,6 +218,7 @@ def _merge(push: Push) -> None:
     branch = push.branch
     repository = branch.repository
     path = clone_path(repository)
+    push_step(push_id=push.pk, step=PushStep.PREPARING)  # what a run before recorded is over
     with repository_lock(repository.slug):
         git.sync(path, repository.remote_url)
         head = branch_reconcile(branch=branch, path=path, scratch=scratch_dir())

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from pushes import charts
 from pushes.choices import PushState, TestRunState
-from pushes.models import Engineer, Pick, Push, TestRun
+from pushes.models import Engineer, Pick, Push, Repository, TestRun
 from pushes.selectors import push_dashboard, window
 from pushes.selectors.test_console import console_test_runs
 from pushes.services.push_merge import LOG_LIMIT
@@ -140,6 +140,9 @@ def test_runs(request: HttpRequest, me: Engineer) -> HttpResponse:
         "state": state,
         "states": TestRunState,
     }
+    if not page.object_list:  # then say which repositories run no tests at all
+        idle = Repository.objects.filter(is_active=True, test_command="").order_by("name")
+        context["without_tests"] = list(idle.values_list("name", flat=True))
     return render(request, "pushes/tests.html", context)
 
 

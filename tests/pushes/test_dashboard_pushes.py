@@ -485,7 +485,7 @@ def test_the_dashboard_shows_the_train_metrics_with_definitions_and_graphs(clien
     assert "Weekly ship" in page and "Push 11-25.1" in page
     assert page.count("<svg") >= 3
     assert '4.0 <span class="stat-unit">a week' in page  # deploy frequency
-    assert '12 h 0 min <span class="stat-unit">median' in page  # lead time of picks
+    assert '12 h 00 min <span class="stat-unit">median' in page  # lead time of picks
     assert '66.7 <span class="stat-unit">%' in page  # change failure rate
     assert '18 h 46 min <span class="stat-unit">median' in page  # time to restore
     for definition in (
@@ -631,6 +631,6 @@ def test_a_test_run_page_shows_the_whole_log_escaped(client, week, alice):
     assert "<script>alert" not in page
     assert "&amp; more" in page
     assert ">3</dd>" in page  # the exit code
-    assert "0:00:30" in page  # the duration
+    assert "<dd>30 s</dd>" in page  # the duration, as people say it
     assert count < 10
     assert client.get(reverse("test-run", args=[999999])).status_code == 404
