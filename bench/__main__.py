@@ -1,7 +1,9 @@
-"""`make bench`: build the benchmark data at 1x, 3x and 10x the seed's scale (10x is the design
-target: a 100,000-commit repository, 10,000 engineers, 3,000 picks a day for eight weeks), run
-every benchmark at each, and write docs/PERFORMANCE.md: the machine, the command, the table of
-medians and p95 with the baselines measured in the same run, memory, and how each figure grows.
+"""`make bench`: build the benchmark data at 1x, 10x and 100x the seed's scale (10x is the design
+target: a 100,000-commit repository, 10,000 engineers, 3,000 picks a day for eight weeks; 100x
+is a million-commit trunk with its index and release branches only, for the git, status and
+sync figures), run every benchmark each scale builds data for, and write docs/PERFORMANCE.md:
+the machine, the command, the tables of medians and p95 with the baselines measured in the same
+run, memory, and how each figure grows.
 
 PostgreSQL (database `releasebot_bench`, made and dropped here) when DATABASE_URL is set, else
 SQLite; Celery on Redis when REDIS_URL is set, else the file broker. Everything else lives in
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shlex
 import shutil
 import sys
@@ -20,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.report import render
+from bench.report import budget_rows, render
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--out", default=str(ROOT / "docs" / "PERFORMANCE.md"))
-    parser.add_argument("--scales", default="1,3,10", help="comma-separated, 10 = the target")
+    parser.add_argument(
+        "--scales",
+        default="1,10,100",
+        help="comma-separated; 10 = the target; from 100 trunk, its index and status only",
+    )
     parser.add_argument("--repeats", type=int, default=300, help="warm calls per status figure")
     parser.add_argument("--samples", type=int, default=5, help="pushes and confirmation runs")
     parser.add_argument("--seconds", type=float, default=10, help="of load per HTTP figure")
@@ -64,6 +71,8 @@ def main() -> int:
             print(f"== scale {scale:g}x", flush=True)
             database_reset()
             results.append(run_scale(scale, data_dir / f"{scale:g}x", args))
+            # Peak RSS of this process so far, MB (Linux gives KB).
+            results[-1]["bench_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
         database_drop()
         if not args.keep:
@@ -84,35 +93,43 @@ def main() -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print(report)
-    missed = [row.name for row in results[-1]["rows"] if row.note == "MISSED"]
+    missed = [row.name for row in budget_rows(results) if row.note == "MISSED"]
     for name in missed:
         print(f"MISSED: {name}", file=sys.stderr)
     return 1 if missed else 0
 
 
 def run_scale(scale: float, root: Path, args) -> dict:
-    """Build the data at `scale` and run every benchmark on it; rows and figures."""
-    from bench import confirm, data, push, status, web
+    """Build the data at `scale` and run every benchmark it has data for; rows and figures."""
+    from bench import confirm, data, push, status, sync, web
 
     built = data.build(scale, root, log=print)
     result: dict = {"scale": scale, "sizes": built.sizes, "timings": built.timings}
     result["counts"] = built.counts
+    result["first index"] = built.first_index
     rows = []
     profile = Path(args.profile) / f"push-merge-{scale:g}x.txt" if args.profile else None
+    # (name, call, key of its figures, runs at a trunk-only scale). "trunk sync" lands new
+    # commits on trunk, so it runs last.
     steps = [
-        ("revision status", lambda: status.run(built, repeats=args.repeats), None),
-        ("risk dashboard", lambda: _dashboard(built), "dashboard"),
-        ("push", lambda: push.run(built, samples=args.samples, profile=profile), "push"),
-        ("push resumed", lambda: push.run_resumed(built, result["push"]["loop_s"]), None),
-        ("confirmations", lambda: confirm.run(built, samples=args.samples), "confirm"),
-        ("HTTP", lambda: web.run(built, status.revisions(built), seconds=args.seconds), "web"),
+        ("revision status", lambda: status.run(built, repeats=args.repeats), None, True),
+        ("risk dashboard", lambda: _dashboard(built), "dashboard", False),
+        ("push", lambda: push.run(built, samples=args.samples, profile=profile), "push", False),
+        ("push resumed", lambda: push.run_resumed(built, result["push"]["loop_s"]), None, False),
+        ("confirmations", lambda: confirm.run(built, samples=args.samples), "confirm", False),
+        ("HTTP", lambda: web.run(built, status.revisions(built), seconds=args.seconds), "web",
+         True),
+        ("trunk sync", lambda: sync.run(built, samples=args.samples), "sync", True),
     ]  # fmt: skip
+    if built.sizes.trunk_only:
+        steps = [step for step in steps if step[3]]
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         steps = [step for step in steps if step[0] in wanted]
-    if scale != max(float(s) for s in args.scales.split(",")):
+    full = [s for s in (float(s) for s in args.scales.split(",")) if not data.sizes(s).trunk_only]
+    if not full or scale != max(full):
         steps = [step for step in steps if step[0] != "push resumed"]  # a minute: once
-    for name, step, key in steps:
+    for name, step, key, _ in steps:
         print(f"  {name} ...", flush=True)
         clock = time.perf_counter()
         try:

@@ -36,6 +36,7 @@ START = dt.datetime(2026, 8, 30, tzinfo=UTC)  # a Sunday: trunk's first commit
 NOW = START + dt.timedelta(weeks=9, days=5, hours=14)
 SLUG = "bench"
 OPEN_FOR = dt.timedelta(days=1)  # picks of the current branch younger than this are still open
+TRUNK_ONLY_FROM = 100  # scales from here build trunk and its index only (Sizes.trunk_only)
 
 # Where picks of a closed week ended up, and where the last day's picks are now.
 DONE_MIX = {
@@ -79,19 +80,23 @@ class Sizes:
     engineers: int
     picks_per_day: int
     push_picks: int
+    # Only trunk, its index and the release branches (the git, status and sync figures): no
+    # engineers' picks, so no push, confirmation or dashboard benchmark. From 100x by default.
+    trunk_only: bool = False
 
     @property
     def picks(self) -> int:
-        return self.picks_per_day * 7 * WEEKS
+        return 0 if self.trunk_only else self.picks_per_day * 7 * WEEKS
 
     @property
     def label(self) -> str:
         return f"{self.scale:g}x"
 
 
-def sizes(scale: float, *, push_picks: int | None = None) -> Sizes:
-    """Scale 1: 10,000 commits, 1,000 engineers, 300 picks a day; scale 10 is the target.
-    The push benchmark picks 300 commits from scale 1 up, fewer below (the suite's scale)."""
+def sizes(scale: float, *, push_picks: int | None = None, trunk_only: bool | None = None) -> Sizes:
+    """Scale 1: 10,000 commits, 1,000 engineers, 300 picks a day; scale 10 is the target;
+    from TRUNK_ONLY_FROM trunk only. The push benchmark picks 300 commits from scale 1 up,
+    fewer below (the suite's scale)."""
     if push_picks is None:
         push_picks = 300 if scale >= 1 else max(10, round(300 * scale))
     return Sizes(
@@ -100,6 +105,7 @@ def sizes(scale: float, *, push_picks: int | None = None) -> Sizes:
         engineers=max(push_picks, round(1_000 * scale)),
         picks_per_day=max(5, round(300 * scale)),
         push_picks=push_picks,
+        trunk_only=scale >= TRUNK_ONLY_FROM if trunk_only is None else trunk_only,
     )
 
 
@@ -117,16 +123,24 @@ class BenchData:
     token: str  # an API token
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    first_index: dict[str, float] = field(default_factory=dict)  # bench.sync.index_first
 
 
 def build(
-    scale: float, root: Path, *, push_picks: int | None = None, log: Callable = print
+    scale: float,
+    root: Path,
+    *,
+    push_picks: int | None = None,
+    trunk_only: bool | None = None,
+    log: Callable = print,
 ) -> BenchData:
-    """Write the trunk under `root` and the data into the configured (empty) database."""
+    """Write the trunk under `root` and the data into the configured (empty) database; at a
+    trunk-only scale (`Sizes.trunk_only`) one engineer, for the API's token and the bot."""
+    from bench.sync import index_first
     from pushes.models import Pick, PickEvent, Push, Repository, Revision
-    from pushes.services import clone_path, trunk_sync
+    from pushes.services import clone_path
 
-    size = sizes(scale, push_picks=push_picks)
+    size = sizes(scale, push_picks=push_picks, trunk_only=trunk_only)
     timings: dict[str, float] = {}
     remote = root / "remote" / f"{SLUG}.git"
     started = time.perf_counter()
@@ -144,26 +158,30 @@ def build(
         slug=SLUG, name="Monorepo", remote_url=str(remote), time_zone="UTC"
     )
     shutil.rmtree(clone_path(repository), ignore_errors=True)  # an earlier scale's clone
+    first = index_first(repository)
+    timings["trunk_sync"] = first["wall_s"]
+    log(
+        f"  trunk_sync (clone + index), a process of its own: {first['wall_s']:.1f} s, peak "
+        f"RSS {first['python_mb']:.0f} MB, its largest git {first['git_mb']:.0f} MB"
+    )
     started = time.perf_counter()
-    trunk_sync(repository=repository)
-    timings["trunk_sync"] = time.perf_counter() - started
-    log(f"  trunk_sync (clone + index): {timings['trunk_sync']:.1f} s")
-    started = time.perf_counter()
-    engineers = _people(size.engineers)
+    engineers = _people(1 if size.trunk_only else size.engineers)
     timings["people"] = time.perf_counter() - started
     started = time.perf_counter()
     branches = _branches(repository, history)
     pushes = _pushes(branches)
-    picks, events = _picks(size, history, branches, pushes, engineers)
+    picks, events = (
+        (0, 0) if size.trunk_only else _picks(size, history, branches, pushes, engineers)
+    )
     timings["picks"] = time.perf_counter() - started
-    log(f"  {size.engineers:,} engineers, {picks:,} picks, {events:,} events: "
+    log(f"  {len(engineers):,} engineers, {picks:,} picks, {events:,} events: "
         f"{timings['people'] + timings['picks']:.1f} s")  # fmt: skip
     from django.contrib.auth import get_user_model
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from pushes.choices import PICK_OPEN_STATES, PickState
-    from pushes.models import Engineer
+    from pushes.models import Engineer, ReleaseBranch
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # planner statistics, as a database in service has them
@@ -176,6 +194,7 @@ def build(
         "picks": Pick.objects.count(),
         "pick events": PickEvent.objects.count(),
         "pushes": Push.objects.count(),
+        "branches": ReleaseBranch.objects.filter(repository=repository).count(),
         "shipped picks": Pick.objects.filter(state=PickState.SHIPPED).count(),
         "open picks now": Pick.objects.filter(
             branch=branches[-1][0], state__in=PICK_OPEN_STATES
@@ -192,6 +211,7 @@ def build(
         token=token.key,
         timings=timings,
         counts=counts,
+        first_index=first,
     )
 
 

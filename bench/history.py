@@ -130,3 +130,45 @@ def history_write(
     marks.unlink()
     history.shas = [shas[f":{mark}"] for mark in range(1, commits + 1)]
     return history
+
+
+def history_extend(remote: Path, history: History, *, commits: int, at: dt.datetime) -> list[str]:
+    """Push `commits` more commits onto `main` of `remote` (as landing on trunk would), each
+    adding a file of its own, one second apart from `at`; one `git fast-import` stream. Their
+    shas are added to `history` and returned, oldest first."""
+    first = len(history.shas)
+    marks = remote / "bench-extend-marks"
+    process = subprocess.Popen(
+        ["git", "fast-import", "--quiet", f"--export-marks={marks}", "--done"],
+        stdin=subprocess.PIPE,
+        cwd=remote,
+    )
+    assert process.stdin is not None
+    chunk = bytearray()
+    for n in range(commits):
+        position = first + n
+        when = at + dt.timedelta(seconds=n)
+        name, email = engineer_name(position % 1000)
+        who = f"{name} <{email}> {int(when.timestamp())} +0000"
+        path = f"src/landed/group_{position // 1000:05d}/change_{position:07d}.py"
+        title = f"landed: change {position}"
+        message = f"{title}\n\nDifferential Revision: {PHABRICATOR}/D{100_000 + position}\n"
+        chunk += b"commit refs/heads/main\nmark :%d\n" % (n + 1)
+        chunk += f"author {who}\ncommitter {who}\n".encode() + _data(message.encode())
+        if n == 0:
+            chunk += b"from refs/heads/main^0\n"
+        chunk += f"M 100644 inline {path}\n".encode() + _data(f"CHANGE = {position}\n".encode())
+        chunk += b"\n"
+        history.times.append(when)
+        history.titles.append(title)
+        history.authors.append(position % 1000)
+        history.paths.append(path)
+    process.stdin.write(bytes(chunk) + b"done\n")
+    process.stdin.close()
+    if process.wait():
+        raise RuntimeError("git fast-import failed")
+    shas = dict(line.split() for line in marks.read_text().splitlines())
+    marks.unlink()
+    added = [shas[f":{mark}"] for mark in range(1, commits + 1)]
+    history.shas += added
+    return added

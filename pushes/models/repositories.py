@@ -396,6 +396,12 @@ class Revision(models.Model):
         indexes = [
             models.Index(fields=["sha"], name="trunk_commit_sha"),
             models.Index(fields=["repository", "position"], name="trunk_commit_position"),
+            # What a merge brought (status asks for a merge's sides): a few rows of millions.
+            models.Index(
+                fields=["repository", "merged_by"],
+                condition=~Q(merged_by=""),
+                name="trunk_commit_merged_by",
+            ),
         ]
 
     def __str__(self) -> str:

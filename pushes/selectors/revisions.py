@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Min, Q
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from common.errors import DomainError, NotFound
@@ -161,47 +161,55 @@ def revision_lookup(*, query: str) -> Revision:
 
 
 def revision_status(*, query: str) -> RevisionStatus:
-    """Where is my revision? Answered from the database index in a handful of queries."""
+    """Where is my revision? Answered from the database index in five indexed queries (the
+    commit, the branch cut with it and its first pushed tag, picks, the sides of a merge,
+    what origin's branches carry of it and what reverted that), whatever trunk's size."""
     revision = revision_lookup(query=query)
+    repository_id = revision.repository_id
+    # Any pushed tag of the branch carries what was cut into it (the weekly ship, most often;
+    # a daily push if the ship failed). Pushes from before tags were recorded as pushed count
+    # from their end.
+    shipped = (
+        Push.objects.filter(branch=OuterRef("pk"))
+        .filter(Q(pushed_at__isnull=False) | Q(state=PushState.DONE))
+        .annotate(at=Coalesce("pushed_at", "finished_at"))
+        .filter(at__isnull=False)
+        .order_by("at")
+        .values("at")[:1]
+    )
     cut_into = (
         ReleaseBranch.objects.filter(
-            repository_id=revision.repository_id, base_position__gte=revision.position
+            repository_id=repository_id, base_position__gte=revision.position
         )
+        .annotate(first_shipped_at=Subquery(shipped))
         .order_by("cut_at")
         .first()
     )
-    cut_shipped_at = None
-    if cut_into:
-        # Any pushed tag of the branch carries what was cut into it (the weekly ship, most
-        # often; a daily push if the ship failed). Pushes from before tags were recorded as
-        # pushed count from their end.
-        shipped = Push.objects.filter(branch=cut_into).filter(
-            Q(pushed_at__isnull=False) | Q(state=PushState.DONE)
-        )
-        cut_shipped_at = shipped.aggregate(first=Min(Coalesce("pushed_at", "finished_at")))["first"]
+    cut_shipped_at = getattr(cut_into, "first_shipped_at", None)
     picks = list(
-        Pick.objects.filter(branch__repository_id=revision.repository_id, sha=revision.sha)
+        Pick.objects.filter(branch__repository_id=repository_id, sha=revision.sha)
         .select_related("branch__repository", "push__branch__repository", "requestor__user")
         .select_related("shipped_with")
         .order_by("created_at")
     )
-    carried = list(
-        BranchCommit.objects.filter(
-            branch__repository_id=revision.repository_id,
-            revision__in=_same_change(revision),
+    same = _same_change(revision)
+    undone = [revision.sha, *(p.result_sha for p in picks if p.result_sha)]
+    # What carries the change and what reverted any of it, in one query: a revert of a commit
+    # that carries it is found through the carriers' shas.
+    carriers = BranchCommit.objects.filter(branch__repository_id=repository_id, revision__in=same)
+    found = list(
+        BranchCommit.objects.filter(branch__repository_id=repository_id)
+        .filter(
+            Q(revision__in=same)
+            | Q(reverts__in=undone)
+            | Q(reverts__in=Subquery(carriers.values("sha")))
         )
         .select_related("branch", "shipped_with")
         .order_by("branch__cut_at", "position")
     )
-    undone = [c.sha for c in carried] + [p.result_sha for p in picks if p.result_sha]
-    reverts = list(
-        BranchCommit.objects.filter(
-            branch__repository_id=revision.repository_id,
-            reverts__in=[*undone, revision.sha],
-        )
-        .select_related("branch")
-        .order_by("branch__cut_at", "position")
-    )
+    carried = [c for c in found if c.revision in same]
+    undone += [c.sha for c in carried]
+    reverts = [c for c in found if c.reverts and c.reverts in undone]
     return RevisionStatus(
         revision=revision,
         cut_into=cut_into,
@@ -220,10 +228,14 @@ def _same_change(revision: Revision) -> list[str]:
     if revision.merged_by:
         shas.append(revision.merged_by)
     else:
+        # The predicate of the partial index `trunk_commit_merged_by` spelled out, so that
+        # SQLite uses it too (PostgreSQL infers it), and no order (the model's would walk trunk
+        # by position): else a million-row scan per status.
         sides = list(
-            Revision.objects.filter(
-                repository_id=revision.repository_id, merged_by=revision.sha
-            ).values_list("sha", flat=True)[:2]
+            Revision.objects.filter(repository_id=revision.repository_id, merged_by=revision.sha)
+            .exclude(merged_by="")
+            .order_by()
+            .values_list("sha", flat=True)[:2]
         )
         if len(sides) == 1:
             shas += sides
