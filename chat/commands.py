@@ -8,32 +8,34 @@ and write through its services only, and the verbs that move a pick are the move
 
 from __future__ import annotations
 
-import difflib
 import logging
 
 from django.urls import reverse
 
-from chat import blocks
+from chat import blocks, phrasings
 from chat.freezes import freeze_commands
 from chat.replies import (
+    PICK_ID,
     Command,
     Reply,
     UsageError,
     engineer_named,
+    reason_text,
     refuse,
     said,
 )
 from chat.replies import pick_where as _where
 from chat.replies import split_raw as _split_raw
-from chat.replies import split_word as _split
 from chat.verbs import move_commands
-from common.errors import DomainError
+from common.errors import DomainError, NotFound
 from common.times import when
 from karma.models import MAX_STARS
 from karma.selectors import karma_history, karma_may_request
 from pushes import selectors, services
 from pushes.choices import PickState
 from pushes.models import Engineer, Pick, Push, Repository
+from pushes.selectors.progress import PushProgress, pushes_in_progress
+from pushes.selectors.whom import whom_to_see
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def answer(text: str, *, engineer: Engineer | None) -> Reply:
         return help_reply("", engineer)
     command = COMMANDS.get(name)
     if command is None:
-        return _unknown(name, engineer)
+        return _unknown(name, engineer, text)
     if command.needs_engineer and engineer is None:
         return refuse(NOT_LINKED)
     try:
@@ -85,13 +87,9 @@ def working_text(text: str) -> str:
 
 
 def _command_word(text: str) -> tuple[str, str]:
-    name, rest = _split(text)
-    if name in ("rb", "/rb"):  # "rb status …" typed out of habit
-        name, rest = _split(rest)
-    second, after = _split(rest)
-    if second and f"{name} {second}" in COMMANDS:  # a verb of two words: "push now"
-        return f"{name} {second}", after
-    return name, rest
+    """The command a line asks for, however it is put (chat.phrasings), and its arguments in
+    the command's own syntax."""
+    return phrasings.read(text, COMMANDS)
 
 
 def _listed(engineer: Engineer | None) -> list[Command]:
@@ -99,17 +97,24 @@ def _listed(engineer: Engineer | None) -> list[Command]:
     return [command for command in COMMANDS.values() if command.listed_for(engineer)]
 
 
-def _unknown(name: str, engineer: Engineer | None = None) -> Reply:
-    shown = name[:30]
+def _unknown(name: str, engineer: Engineer | None = None, text: str = "") -> Reply:
+    """What no phrasing reads: the closest command with an example, else what there is."""
+    line = phrasings.tidy(text or name)
+    shown = name.replace("`", "")[:30]
     listed = _listed(engineer)
-    close = difflib.get_close_matches(name, [c.name for c in listed], n=1, cutoff=0.6)
-    if close:
-        command = COMMANDS[close[0]]
+    near = phrasings.closest(line, [c.name for c in listed])
+    if near is not None:
+        command, example = COMMANDS[near[0]], near[1].replace("`", "")
         return refuse(
-            f"I don't know `{shown}`. Did you mean `{command.name}`?", usage=command.usage
+            f"I don't know `{shown}`. Did you mean `{command.name}`? For example: `{example}`.",
+            usage=command.usage,
         )
     names = ", ".join(f"`{c.name}`" for c in listed)
-    return refuse(f"I don't know `{shown}`. I know {names}. Try `help`.")
+    lead = f"I don't know `{shown}`." if len(line.split()) < 2 else "I didn't understand that."
+    return refuse(
+        f"{lead} I know {names}. Try `help`, or ask as you would ask a person, e.g. "
+        f"`{phrasings.BY_NAME['status'].said_as()[0]}`"
+    )
 
 
 # --- status -------------------------------------------------------------------------------
@@ -120,7 +125,15 @@ def status(rest: str, engineer: Engineer | None) -> Reply:
     query, _ = _split_raw(rest)
     if not query:
         raise UsageError("Which revision? Give a SHA, a review URL or a review number.")
-    story = selectors.revision_status(query=query)
+    try:
+        story = selectors.revision_status(query=query)
+    except NotFound:
+        # "#70?": no review has that number, but pick #70 is what people call #70 here.
+        number = PICK_ID.match(query) if query.startswith("#") else None
+        pick = selectors.pick_by_id(pick_id=int(number.group(1))) if number else None
+        if pick is None:
+            raise
+        story = selectors.revision_status(query=pick.sha)
     path = reverse("revision", args=[story.revision.sha])
     return Reply(text="\n".join(story.story), blocks=blocks.revision_story(story.story, path=path))
 
@@ -145,7 +158,7 @@ def pick(rest: str, engineer: Engineer) -> Reply:
             urgent, rest = True, after
         else:
             break
-    reason = rest.strip()
+    reason = reason_text(rest)
     if not reason:
         raise UsageError(services.NO_REASON)
     backup = engineer_named(backup_name) if backup_name else None
@@ -220,6 +233,8 @@ def push(rest: str, engineer: Engineer | None) -> Reply:
     """The next push of each current branch: when, its picks, who has not confirmed."""
     sections, lines = [], []
     for repository in Repository.objects.filter(is_active=True).order_by("name"):
+        for progress in pushes_in_progress(repository_id=repository.pk):  # what the pages show
+            sections.append(_push_running(repository, progress))
         branch = selectors.branch_current(repository=repository)
         nxt = selectors.push_upcoming(branch=branch) if branch else None
         if nxt is None:
@@ -231,6 +246,12 @@ def push(rest: str, engineer: Engineer | None) -> Reply:
     reply_blocks = [blk for head, items in sections for blk in blocks.reply(head, lines=items)]
     reply_blocks += [blocks.section(blocks.escape(line)) for line in lines]
     return Reply(text=text, blocks=blocks.limit(reply_blocks or blocks.reply(text)))
+
+
+def _push_running(repository: Repository, progress: PushProgress) -> tuple[str, list[str]]:
+    push = progress.push
+    what = "is waiting for a worker" if progress.queued else "is running"
+    return f"{repository.name}: push {push.label} of {push.branch.name} {what}.", [progress.summary]
 
 
 def _push_lines(repository: Repository, nxt: Push) -> tuple[str, list[str]]:
@@ -268,7 +289,7 @@ def karma(rest: str, engineer: Engineer | None) -> Reply:
     shown = "★" * stars + "☆" * (MAX_STARS - stars)
     lead = f"{target} has {shown} ({stars} of {MAX_STARS} stars)."
     if not gate.allowed:
-        lead += " Picks are refused at this level: talk to release engineering."
+        lead += " Picks are refused at this level. " + whom_to_see().text()
     history = karma_history(user_id=target.user_id, limit=5)
     zones = selectors.pick_time_zones(pick_ids=[e.pick_id for e in history])
     lines = [
@@ -281,37 +302,31 @@ def karma(rest: str, engineer: Engineer | None) -> Reply:
 
 
 def help_reply(rest: str, engineer: Engineer | None) -> Reply:
+    """Every command with its usage and a way to say it; or one command with its examples,
+    all from the phrasings table (chat.phrasings)."""
     name, _ = _command_word(rest)
     if name:
         command = COMMANDS.get(name)
         if command is None:
-            return _unknown(name, engineer)
-        return said(f"{command.usage}: {command.summary}", note=EXAMPLES.get(name, ""))
-    lines = [f"{c.usage}: {c.summary}" for c in _listed(engineer)]
+            return _unknown(name, engineer, rest)
+        verb = phrasings.BY_NAME[name]
+        note = "e.g. " + ", ".join(f"`{e}`" for e in verb.examples)
+        if verb.said_as():
+            note += "\nOr say it as you would: " + ", ".join(f"`{e}`" for e in verb.said_as())
+        return said(f"{command.usage}: {command.summary}", note=note)
+    lines = [f"{c.usage}: {c.summary}{_said_as(c.name)}" for c in _listed(engineer)]
     note = (
         "PICK is a pick's number (#12). REV is a SHA (7+ hex digits); status also takes a "
-        "review URL or number."
+        "review URL or number. Ask as you would ask a person: please, questions and "
+        "@-mentions are fine."
     )
     return said("I answer these:", lines=lines, note=note)
 
 
-EXAMPLES = {
-    "status": "e.g. `status 3f2a9c1`, `status https://github.com/acme/app/pull/123`, `status D123`",
-    "pick": "e.g. `pick 3f2a9c1 Fixes the checkout crash`, "
-    "`pick 3f2a9c1 to release/2026-11-22 --backup @bob Fixes the crash`, "
-    "`pick 3f2a9c1 urgent Checkout is down`",
-    "withdraw": "e.g. `withdraw #12`, `withdraw 3f2a9c1 Fixed by a config change`",
-    "confirm": "e.g. `confirm`, `confirm #12`",
-    "decline": "e.g. `decline`, `decline #12 On a plane`",
-    "approve": "e.g. `approve #12`, `approve 3f2a9c1 Small and well reviewed`",
-    "reject": "e.g. `reject #12 Too large for a pick: ship it with the train`",
-    "defer": "e.g. `defer #12 Let tomorrow's push take it`",
-    "unlike": "e.g. `unlike @alice Pick #12 broke search`",
-    "push now": "e.g. `push now`, `push now shop`, `push now release/2026-11-22 early`",
-    "freeze": "e.g. `freeze Checkout is down (incident 42)`, `freeze shop Holiday`",
-    "unfreeze": "e.g. `unfreeze`, `unfreeze shop All clear`",
-    "karma": "e.g. `karma`, `karma @alice`",
-}
+def _said_as(name: str) -> str:
+    natural = phrasings.BY_NAME[name].said_as()
+    return f" (or `{natural[0]}`)" if natural else ""
+
 
 COMMANDS: dict[str, Command] = {
     c.name: c

@@ -7,7 +7,7 @@ train it may be left out.
 
 from __future__ import annotations
 
-from chat.replies import Command, Reply, UsageError, said, split_raw
+from chat.replies import Command, Reply, UsageError, reason_text, said, split_raw
 from common.errors import NotFound
 from pushes import services
 from pushes.models import Engineer, Repository
@@ -60,7 +60,7 @@ def _repository_and_rest(rest: str, *, usage: str) -> tuple[Repository, str]:
     # No slug has a NUL in it, and PostgreSQL refuses to compare text that has one.
     named = Repository.objects.filter(slug__iexact=word).first() if word.isprintable() else None
     if named is not None:
-        return named, after
+        return named, reason_text(after)
     active = list(Repository.objects.filter(is_active=True).order_by("slug")[:10])
     if not active:
         raise NotFound("No repository is on the train yet.")
@@ -71,4 +71,4 @@ def _repository_and_rest(rest: str, *, usage: str) -> tuple[Repository, str]:
             f"Which repository? Several are on the train ({slugs}): say which, e.g. "
             f"`{verb} {active[0].slug} ...`."
         )
-    return active[0], rest.strip()
+    return active[0], reason_text(rest)

@@ -82,6 +82,21 @@ def split_raw(text: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
+# How people lead into a reason: "pick 3f2a9c1 because checkout crashes", "reject #12: too big".
+# Not "because of": its "of" would be left alone at the front.
+_REASON_LEAD = re.compile(
+    r"^(?:because\b(?!\s+of\b)|reason\s*:|why\s*:|[:,;\-\u2013\u2014])\s*", re.IGNORECASE
+)
+
+
+def reason_text(text: str) -> str:
+    """A reason as written, without the words people lead into it with."""
+    reason = (text or "").strip()
+    while (shorter := _REASON_LEAD.sub("", reason, count=1).strip()) != reason:
+        reason = shorter
+    return reason
+
+
 def engineer_named(word: str) -> Engineer:
     """@bob, bob or a Slack mention <@U123>."""
     mention = _MENTION.match(word)

@@ -25,6 +25,7 @@ from chat.replies import (
     UsageError,
     engineer_named,
     pick_where,
+    reason_text,
     refuse,
     said,
     split_raw,
@@ -101,7 +102,7 @@ def _pick_command(move: Move) -> Callable[[str, Engineer], Reply]:
             raise UsageError(
                 f"`{ref[:40]}` is neither a pick (#12) nor a revision (7+ hex digits)."
             )
-        given = {} if move.reason == Reason.NONE else {"reason": reason.strip()}
+        given = {} if move.reason == Reason.NONE else {"reason": reason_text(reason)}
         done = move.service_function(pick_id=target.pk, actor=engineer, **given)
         return _PICK_REPLIES.get(move.name, _moved)(done, engineer, move)
 
@@ -203,7 +204,10 @@ def _engineer_command(move: Move) -> Callable[[str, Engineer], Reply]:
         if refusal is not None:
             raise refusal
         event = move.service_function(
-            actor=engineer.user, user_id=person.user_id, change=move.name, reason=reason
+            actor=engineer.user,
+            user_id=person.user_id,
+            change=move.name,
+            reason=reason_text(reason),
         )
         return said(karma_changed(person, event.delta, event.stars_after))
 
@@ -275,7 +279,7 @@ def _push_command(move: Move) -> Callable[[str, Engineer], Reply]:
         early = move.asks_first and word.lower() == "early"
         given: dict[str, object] = {"early": early} if move.asks_first else {}
         if move.reason != Reason.NONE:
-            given["reason"] = (after if early else rest).strip()
+            given["reason"] = reason_text(after if early else rest)
         push = _push_for(ref)
         try:
             done = move.service_function(push_id=push.pk, actor=engineer, **given)

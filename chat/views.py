@@ -7,14 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from chat import commands, slack
+from chat import blocks, commands, selectors, services, slack
+from chat.mrkdwn import blocks_mrkdwn
 from common.api import TOO_LARGE
 
-CONVERSATION = "chat-console"  # the session key
-KEEP = 30  # exchanges kept in the session
 MAX_LENGTH = 2000
 
 
@@ -58,29 +56,30 @@ def _htmx(request: HttpRequest) -> bool:
 
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
-    """The grammar in a browser: GET shows the conversation, POST says one line to the bot as
-    the signed-in engineer. With htmx only the new exchange comes back, to be appended."""
-    conversation = list(request.session.get(CONVERSATION, []))
+    """The grammar in a browser: GET shows the person's conversation (kept per person, the
+    latest exchanges, oldest first), POST says one line to the bot as the signed-in engineer,
+    or with `clear` forgets the conversation. With htmx only the new exchange comes back, to
+    be appended."""
+    user_id = int(request.user.pk or 0)  # signed in: login_required
     if request.method == "POST":
         if "clear" in request.POST:
-            request.session[CONVERSATION] = []
+            services.console_history_clear(user_id=user_id)
             return redirect("chat")
         said = request.POST.get("text", "").strip()[:MAX_LENGTH]
         if said:
             engineer = getattr(request.user, "engineer", None)
             reply = commands.answer(said, engineer=engineer)
-            exchange = {
-                "said": said,
-                "reply": reply.text,
-                "refused": reply.refused,
-                "at": timezone.now().isoformat(),
-            }
-            conversation = [*conversation, exchange][-KEEP:]
-            request.session[CONVERSATION] = conversation
+            answer = blocks_mrkdwn(reply.blocks) or blocks.escape(reply.text)
+            exchange = services.console_exchange_record(
+                user_id=user_id, said=said, answer=answer, refused=reply.refused
+            )
             if _htmx(request):
-                context = {"exchange": exchange, "first": len(conversation) == 1}
+                first = selectors.console_count(user_id=user_id) == 1  # the placeholder goes
+                context = {"exchange": exchange, "first": first}
                 return render(request, "chat/_exchange.html", context)
         if _htmx(request):
             return HttpResponse("")
         return redirect("chat")
-    return render(request, "chat/console.html", {"conversation": conversation, "nav": "chat"})
+    conversation = selectors.console_history(user_id=user_id)
+    context = {"conversation": conversation, "kept": services.KEPT, "nav": "chat"}
+    return render(request, "chat/console.html", context)

@@ -57,10 +57,12 @@ def test_an_empty_line_answers_with_help(db):
 
 def test_an_unknown_command_suggests_the_closest_one_with_its_usage(db):
     assert refused("stauts 3f2a9c1") == (
-        "I don't know `stauts`. Did you mean `status`?\nUsage: status REV"
+        "I don't know `stauts`. Did you mean `status`? For example: `status 3f2a9c1`.\n"
+        "Usage: status REV"
     )
     assert refused("help pik") == (
-        "I don't know `pik`. Did you mean `pick`?\n"
+        "I don't know `pik`. Did you mean `pick`? For example: "
+        "`pick 3f2a9c1 Fixes the checkout crash`.\n"
         "Usage: pick REV [to BRANCH] [--backup @USER] [urgent] REASON"
     )
 
@@ -68,7 +70,8 @@ def test_an_unknown_command_suggests_the_closest_one_with_its_usage(db):
 def test_an_unknown_command_without_a_close_one_lists_them_all(db):
     assert refused("xyzzy") == (
         "I don't know `xyzzy`. I know `status`, `pick`, `withdraw`, `confirm`, `decline`, "
-        "`mine`, `push`, `karma`, `help`. Try `help`."
+        "`mine`, `push`, `karma`, `help`. Try `help`, or ask as you would ask a person, e.g. "
+        "`where is my revision 3f2a9c1?`"
     )
 
 
@@ -186,7 +189,7 @@ def test_a_pick_without_a_revision_or_a_reason_answers_with_its_usage(alice, bra
 def test_a_refused_pick_answers_with_the_domains_words(carol, alice, branch, landed):
     assert refused(f"pick {landed['fix']} Crash", carol) == (
         "Your push karma is 2 of 5 stars; picks are refused at 2 or fewer. Talk to release "
-        "engineering to get back on track."
+        "engineering to get back on track: rel (release engineer)."
     )
     assert refused(f"pick {landed['fix']} to release/1999-01-01 Crash", alice) == (
         "Shop has no release branch 'release/1999-01-01'."
@@ -361,8 +364,8 @@ def test_karma_shows_stars_and_who_changed_them_why(carol, alice):
     )
     text = ok("karma @carol", alice)
     assert text.startswith(
-        "carol has ★★☆☆☆ (2 of 5 stars). Picks are refused at this level: talk to release "
-        "engineering.\n"
+        "carol has ★★☆☆☆ (2 of 5 stars). Picks are refused at this level. Talk to release "
+        "engineering: rel (release engineer).\n"
     )
     assert " by rel: Reverted on push 3" in text.splitlines()[1]
     assert ok("karma <@UCAROL>", alice) == text == ok("karma <@UCAROL|carol>")

@@ -174,9 +174,13 @@ def test_a_review_link_the_way_slack_sends_it_is_understood(slack, stub, alice, 
 def test_a_refusal_is_answered_with_the_usage_never_a_traceback(slack, stub, alice):
     slack.command("stauts 3f2a9c1")
     answer = stub.calls[-1]
-    assert answer.body["text"] == "I don't know `stauts`. Did you mean `status`?\nUsage: status REV"
+    assert answer.body["text"] == (
+        "I don't know `stauts`. Did you mean `status`? For example: `status 3f2a9c1`.\n"
+        "Usage: status REV"
+    )
     assert answer.block_text == (
-        ":no_entry_sign: I don't know `stauts`. Did you mean `status`?\nUsage: `status REV`"
+        ":no_entry_sign: I don't know `stauts`. Did you mean `status`? For example: "
+        "`status 3f2a9c1`.\nUsage: `status REV`"
     )
 
 
@@ -209,6 +213,29 @@ def test_a_direct_message_is_answered_in_the_conversation(slack, stub, alice):
     assert [seen(c)[:2] for c in calls] == [("auth.test", None), ("chat.postMessage", "DALICE")]
     assert calls[1].body["text"].startswith("I answer these:")
     assert "thread_ts" not in calls[1].body
+
+
+def test_a_question_put_as_people_ask_it_is_understood_in_slack(slack, stub, alice, branch, landed):
+    sha = landed["fix"][:8]
+    story = commands.answer(f"status {sha}", engineer=None)
+    slack.event(
+        {
+            "type": "app_mention",
+            "user": "UALICE",
+            "text": f"<@UBOT> hey, where is my revision `{sha}`? thanks",
+            "ts": "1795000100.000200",
+            "channel": "CRELEASE",
+            "event_ts": "1795000100.000200",
+        }
+    )
+    slack.command(f"please cherry-pick `{sha}` because checkout crashes on empty carts")
+    calls = stub.take()
+    assert story.text.startswith(f"{landed['fix'][:10]} Fix module 1\n")
+    assert seen(calls[1])[1:] == ("CRELEASE", story.text, "1795000100.000200")
+    assert calls[1].body["blocks"] == story.blocks
+    pick = Pick.objects.get()
+    assert (pick.requestor, pick.reason) == (alice, "checkout crashes on empty carts")
+    assert seen(calls[-1]) == ("response_url", "ephemeral", _requested_text(pick))
 
 
 def _dm(text: str, **extra) -> dict:
