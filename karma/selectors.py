@@ -9,12 +9,38 @@ from django.conf import settings
 
 from karma.models import MAX_STARS, Karma, KarmaEvent
 
+# How every channel ends the karma refusal; the pushes app adds the names of the people to see.
+TALK_TO_RELEASE_ENGINEERING = "Talk to release engineering to get back on track."
+
 
 @dataclass(frozen=True)
 class PickGate:
     allowed: bool
     stars: int
-    message: str = ""
+    threshold: int = 0
+
+    def reason(self, whose: str = "Your") -> str:
+        """Why picks are refused, of `whose` karma ("Your", "carol's"); "" when allowed."""
+        if self.allowed:
+            return ""
+        return (
+            f"{whose} push karma is {self.stars} of {MAX_STARS} stars; picks are refused at "
+            f"{self.threshold} or fewer."
+        )
+
+    def said(self, whose: str = "Your") -> str:
+        """The whole refusal, of `whose` karma, ending with whom to see; "" when allowed."""
+        return f"{self.reason(whose)} {TALK_TO_RELEASE_ENGINEERING}" if not self.allowed else ""
+
+    @property
+    def message(self) -> str:
+        """The refusal as said to the engineer themselves."""
+        return self.said()
+
+
+def karma_whose(*, username: str, own: bool) -> str:
+    """Whose karma a sentence is about: "Your" to its owner, "carol's" to anyone else."""
+    return "Your" if own else f"{username}'s"
 
 
 def karma_stars(*, user_id: int) -> int:
@@ -33,16 +59,7 @@ def karma_may_request(*, user_id: int) -> PickGate:
     """At or below the threshold, release engineering stops taking someone's picks."""
     stars = karma_stars(user_id=user_id)
     threshold = settings.KARMA_PICK_THRESHOLD
-    if stars <= threshold:
-        return PickGate(
-            allowed=False,
-            stars=stars,
-            message=(
-                f"Your push karma is {stars} of {MAX_STARS} stars; picks are refused at "
-                f"{threshold} or fewer. Talk to release engineering to get back on track."
-            ),
-        )
-    return PickGate(allowed=True, stars=stars)
+    return PickGate(allowed=stars > threshold, stars=stars, threshold=threshold)
 
 
 def karma_history(*, user_id: int, limit: int = 50) -> list[KarmaEvent]:

@@ -22,7 +22,7 @@ from common.serializers import error_responses
 from karma.api import serializers as s
 from karma.api.permissions import KARMA_CHANGERS
 from karma.models import MAX_STARS
-from karma.selectors import karma_history, karma_may_request
+from karma.selectors import karma_history, karma_may_request, karma_whose
 from karma.services import karma_change
 
 KARMA_ERRORS = {
@@ -57,11 +57,11 @@ def _engineer(username: str):
     return user
 
 
-def _detail(user) -> dict:
+def _detail(user, viewer) -> dict:
     gate = karma_may_request(user_id=user.pk)
     user.stars = gate.stars
     user.may_request = gate.allowed
-    user.message = gate.message
+    user.message = gate.said(karma_whose(username=user.username, own=user.pk == viewer.pk))
     user.history = karma_history(user_id=user.pk)
     return s.KarmaDetailSerializer(user).data
 
@@ -102,7 +102,7 @@ class KarmaDetailView(APIView):
         "with who and why, newest first.",
     )
     def get(self, request, username: str):
-        return Response(_detail(_engineer(username)))
+        return Response(_detail(_engineer(username), request.user))
 
 
 class _KarmaChangeView(APIView):
@@ -116,7 +116,7 @@ class _KarmaChangeView(APIView):
         params.is_valid(raise_exception=True)
         change = params.validated_data
         karma_change(actor=request.user, user_id=user.pk, change=self.change, **change)
-        return Response(_detail(user))
+        return Response(_detail(user, request.user))
 
 
 class KarmaUnlikeView(_KarmaChangeView):

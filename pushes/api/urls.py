@@ -6,7 +6,9 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from pushes.api import people, views
+from pushes.api.me import MeView
 from pushes.api.preferences import PreferencesView
+from pushes.api.progress import PushProgressView
 
 app_name = "api"
 
@@ -25,7 +27,9 @@ urlpatterns = [
     path("revisions/<path:rev>/", views.RevisionView.as_view(), name="revision"),
     path("engineers/", people.EngineerListView.as_view(), name="engineer-list"),
     path("events/", people.EventListView.as_view(), name="event-list"),
+    path("me/", MeView.as_view(), name="me"),
     path("me/preferences/", PreferencesView.as_view(), name="me-preferences"),
+    path("pushes/<int:pk>/progress/", PushProgressView.as_view(), name="push-progress"),
     # Any other address, even one with a newline in it (which `.` alone does not match).
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

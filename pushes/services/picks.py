@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common import times
-from common.errors import DomainError
+from common.errors import DomainError, Forbidden
 from common.queue import enqueue
-from karma.selectors import karma_may_request, karma_stars
+from karma.selectors import karma_stars
 from pushes import cadence, git, moves
 from pushes.choices import (
     PICK_ACTIVE_STATES,
@@ -42,6 +42,7 @@ from pushes.selectors import branch_current, pick_rejections, push_next
 from pushes.selectors.freezes import freeze_until, repository_freeze_now
 from pushes.services.dry_run import DryRun, pick_dry_run
 from pushes.services.notifications import notifications_answer, notify
+from pushes.services.pick_gate import NOT_AN_ENGINEER, karma_refusal
 from pushes.services.repositories import clone_path, clone_ready, trunk_sync
 from pushes.services.train import pick_ask_confirmation, pick_roll
 from pushes.services.transitions import (
@@ -164,6 +165,58 @@ def branch_refusal(*, branch: ReleaseBranch, now: dt.datetime) -> str:
     return ""
 
 
+# --- may this person ask at all? -----------------------------------------------------------
+
+
+def request_refusal(
+    *,
+    engineer: Engineer | None,
+    repository: Repository | None = None,
+    branch_name: str | None = None,
+) -> DomainError | None:
+    """Why `engineer` may not request a pick now (on `repository`'s branch, when given), or
+    None. The request asks it first; the form, the API and the bot ask it before anything is
+    typed, so a refusal comes before the effort, in the same words."""
+    if engineer is None:
+        return Forbidden(NOT_AN_ENGINEER, code="not-an-engineer")
+    refused_for_karma = karma_refusal(engineer=engineer, repository=repository)
+    if refused_for_karma is not None:
+        return refused_for_karma
+    if repository is not None:
+        try:
+            branch_for_pick(repository=repository, name=branch_name)
+        except PickRefused as refused:
+            return refused
+    return None
+
+
+@dataclass(frozen=True)
+class RequestOutlook:
+    """Before a request: what stops every one (`refusal`), and each active repository's answer."""
+
+    refusal: DomainError | None
+    repositories: list[tuple[Repository, DomainError | None]]
+
+    @property
+    def refused_here(self) -> list[tuple[Repository, DomainError]]:
+        """Repositories that take no picks now while another does (or all, when none does)."""
+        return [(repo, error) for repo, error in self.repositories if error is not None]
+
+
+def pick_request_outlook(*, engineer: Engineer | None) -> RequestOutlook:
+    """`request_refusal` for the person, then for each active repository's current branch."""
+    refusal = request_refusal(engineer=engineer)
+    if refusal is not None:
+        return RequestOutlook(refusal, [])
+    active = Repository.objects.filter(is_active=True).order_by("name")
+    answers = [(repo, request_refusal(engineer=engineer, repository=repo)) for repo in active]
+    if not answers:
+        refusal = PickRefused("No repository is on the train yet.", code="no-repository")
+    elif all(error is not None for _, error in answers):
+        refusal = answers[0][1]
+    return RequestOutlook(refusal, answers)
+
+
 # --- the request --------------------------------------------------------------------------
 
 
@@ -188,9 +241,9 @@ def pick_request(
     reason = storable((reason or "").strip(), "reason")
     if not reason:
         raise PickRefused(NO_REASON, code="no-reason")
-    gate = karma_may_request(user_id=requestor.user_id)
-    if not gate.allowed:
-        raise PickRefused(gate.message, code="karma")
+    refusal = request_refusal(engineer=requestor, repository=repository, branch_name=branch_name)
+    if refusal is not None:
+        raise refusal
     try:
         found = revision_resolve(revision=revision, repository=repository)
         branch = branch_for_pick(repository=found.repository, name=branch_name)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from common.errors import DomainError
 from karma.forms import KarmaChangeForm
 from karma.models import MAX_STARS
-from karma.selectors import karma_history, karma_may_request
+from karma.selectors import karma_history, karma_may_request, karma_whose
 from pushes.models import Engineer
 from pushes.moves import MOVES, Channel, Target, move_refusal, moves_offered
 from pushes.selectors import pick_time_zones
@@ -27,6 +27,7 @@ from pushes.selectors.people import (
     engineers_overview,
 )
 from pushes.selectors.risk_dashboard import Requestor, engineer_risk_rows
+from pushes.services.pick_gate import karma_refusal
 from pushes.views import preferences
 from pushes.views.base import refused, signed_in_engineer
 
@@ -81,7 +82,10 @@ def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
     if request.method == "POST":  # the owner's "How you hear from the bot" form
         return preferences.preferences_post(request, person)
     gate = karma_may_request(user_id=person.user_id)
-    offered = moves_offered(person, signed_in_engineer(request), Channel.PAGE, Target.ENGINEER)
+    viewer = signed_in_engineer(request)
+    offered = moves_offered(person, viewer, Channel.PAGE, Target.ENGINEER)
+    # "Your push karma" to its owner only; anyone else reads "carol's push karma".
+    whose = karma_whose(username=person.username, own=viewer is not None and viewer.pk == person.pk)
     history = karma_history(user_id=person.user_id)
     zones = pick_time_zones(pick_ids=[e.pick_id for e in history])
     context = {
@@ -89,10 +93,12 @@ def engineer_page(request: HttpRequest, username: str) -> HttpResponse:
         "stars": gate.stars,
         "max_stars": MAX_STARS,
         "gate": gate,
+        "karma_refused": karma_refusal(engineer=person, whose=whose),
         # Each change with the zone it is shown in: its pick's repository's, or the site's.
         "karma_events": [(e, zones.get(e.pick_id)) for e in history],
         "rows": engineer_risk_rows(engineer=person),
         "may_change_karma": bool(offered),
+        "unlike_confirm": MOVES["unlike"].confirm,  # the question its form asks first
         "restore_choices": range(1, MAX_STARS + 1),
         "threshold": settings.KARMA_PICK_THRESHOLD,
         "change_failure": engineer_change_failure(engineer=person),

@@ -220,6 +220,8 @@ API_ROWS = [
         RELEASE_ENGINEERS,
         {"reason": "We talked it through", "stars": 1},
     ),
+    # Who you are and whether you may request a pick now: every engineer reads their own.
+    api("me_retrieve", "GET", "/api/me/"),
     # Your own notification preferences: every engineer reads and changes theirs.
     api("me_preferences_retrieve", "GET", "/api/me/preferences/"),
     api(
