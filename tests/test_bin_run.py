@@ -83,6 +83,13 @@ def test_a_killed_worker_is_restarted_and_ctrl_c_stops_everything(tmp_path):
         worker_log = tmp_path / "var" / "log" / "worker.log"
         login = f"http://127.0.0.1:{port}/login/"
         wait_for(lambda: answers(login), timeout=90, what="the web server")
+        # The banner, and the demo's words in it, name the port it listens on: no other.
+        banner = f"Releasebot is running at http://127.0.0.1:{port}"
+        wait_for(lambda: banner in output.read_text(), timeout=30, what="the banner")
+        text = output.read_text()
+        assert f"Open http://127.0.0.1:{port} and log in as" in text
+        assert "Confirmation window opened: push " in text
+        assert ":8000" not in text
         wait_for(lambda: worker_log.exists() and " ready." in worker_log.read_text(), timeout=60,
                  what="the worker to start")  # fmt: skip
         first = worker_leader(run.pid)
@@ -117,3 +124,12 @@ def test_a_service_that_keeps_dying_stops_everything_and_says_which(tmp_path):
     stopped = "bin/run: web exited (status 1) after 2 restarts in a minute; stopping everything."
     assert f"{stopped} Its log: {log}" in text
     assert "That port is already in use" in log.read_text()
+
+
+@pytest.mark.parametrize("port", ["eighty", "0", "65536", "-1"])
+def test_a_port_that_is_no_port_is_refused_before_anything_starts(tmp_path, port):
+    env = {**os.environ, "PORT": port, "RELEASEBOT_DATA_DIR": str(tmp_path / "data")}
+    run = subprocess.run(["bash", "bin/run"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert f"bin/run: PORT must be a port number from 1 to 65535, not '{port}'" in run.stderr
+    assert not (tmp_path / "data").exists()  # not migrated, nothing started

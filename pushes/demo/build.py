@@ -7,6 +7,7 @@ then the database in one transaction. A demo already there is left alone unless 
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from karma.models import KarmaEvent
 from pushes import cadence, git
 from pushes.choices import ReviewTool
 from pushes.demo.history import TEST_COMMAND, history_generate, history_write
-from pushes.demo.people import people_create, people_delete
+from pushes.demo.people import PEOPLE, REL, people_create, people_delete
 from pushes.demo.plan import TrainPlan
 from pushes.demo.records import branches_write, karma_write, picks_write
 from pushes.demo.stories import closed_picks, karma_stories, open_picks
@@ -28,16 +29,36 @@ from pushes.demo.train import TrainWalk, train_branches
 from pushes.locks import repository_lock
 from pushes.models import Pick, Push, ReleaseBranch, Repository, Revision, TestRun
 from pushes.services import clone_path, scratch_dir, trunk_sync
+from pushes.services.branch_index import branch_index
 
 SLUG = "shop"
 TIME_ZONE = "America/Los_Angeles"
 LATEST = "latest"
-LOGINS = [  # username, then the password with a note
-    ("rel", "rel (release engineer)"),
-    ("alice", "alice"),
-    ("bob", "bob"),
-    ("carol", "carol (two stars: picks refused)"),
-]
+# The demo's "production": its deploy hook deploys nothing, it writes down what it was handed.
+DEPLOY_SCRIPT = (  # double quotes only: the hook reads plainly, in one pair of single quotes
+    'import os, sys, time; env = os.environ; line = " ".join([time.strftime("%F %T"), '
+    '"deployed", env["RELEASEBOT_TAG"], env["RELEASEBOT_SHA"][:10]]); '
+    'print(line); open(sys.argv[1], "a").write(line + chr(10))'
+)
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+    role: str
+
+
+# Whose picks each start of the demo asks to confirm (pushes.demo.window), alice's first.
+WINDOW_PEOPLE = ("alice", "bob", "priya")
+ENGINEER = "engineer"
+NOTES = {  # who plays a part in the demo's story, and which
+    REL.username: "release engineer, and Django admin at /admin/",
+    **{name: "engineer with a pick in the open confirmation window" for name in WINDOW_PEOPLE},
+    "carol": "engineer at two stars: her picks are refused",
+}
+# Everyone the demo creates can sign in: each password is the username (DEBUG only).
+LOGINS = [Login(p.username, p.username, NOTES.get(p.username, ENGINEER)) for p in PEOPLE]
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,11 @@ def demo_exists() -> bool:
     return Repository.objects.filter(slug=SLUG).exists()
 
 
+def demo_deploy_log() -> Path:
+    """Where the demo's deploy hook writes what it deployed."""
+    return settings.DATA_DIR / "demo" / "deploys.log"
+
+
 def demo_repository() -> Repository:
     """The demo's repository row as it will be saved: the shop, on Phabricator, in California."""
     return Repository(
@@ -66,6 +92,7 @@ def demo_repository() -> Repository:
         time_zone=TIME_ZONE,
         review_tool=ReviewTool.PHABRICATOR,
         test_command=TEST_COMMAND,
+        deploy_hook=shlex.join(["python3", "-c", DEPLOY_SCRIPT, str(demo_deploy_log())]),
     )
 
 
@@ -76,6 +103,7 @@ def demo_delete() -> None:
         people_delete()
     for path in (demo_remote(), clone_path(demo_repository())):
         shutil.rmtree(path, ignore_errors=True)
+    demo_deploy_log().unlink(missing_ok=True)
 
 
 def demo_build(*, reset: bool = False, now: dt.datetime | None = None) -> DemoSummary:
@@ -95,6 +123,10 @@ def demo_build(*, reset: bool = False, now: dt.datetime | None = None) -> DemoSu
         trunk_sync(repository=repository)
         pushes = branches_write(repository, plan)
         picks = picks_write(repository, plan, pushes, engineers)
+        for branch in ReleaseBranch.objects.filter(repository=repository):
+            # What origin's branches hold and which pushed tag first carried each commit, as
+            # every fetch and push records it.
+            branch_index(branch=branch, path=clone_path(repository))
         karma_write(plan.karma, picks, engineers)
     return demo_summary(created=True)
 

@@ -44,6 +44,8 @@ class PushPlan:
     tag: str = ""
     head_sha: str = ""
     started_at: dt.datetime | None = None
+    tagged_at: dt.datetime | None = None  # merged and tested: tagged
+    pushed_at: dt.datetime | None = None  # origin took the branch and tag: then the deploy
     finished_at: dt.datetime | None = None
     error: str = ""
     test: TestPlan | None = None

@@ -3,18 +3,20 @@ and karma. Called inside the demo's transaction, after git is done."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 from karma.models import KarmaEvent
 from karma.services import karma_restore, karma_unlike
 from pushes.choices import PickState, PushState, ReviewStatus
 from pushes.demo.people import AUTHORS
-from pushes.demo.plan import KarmaPlan, PickPlan, TestPlan, TrainPlan
+from pushes.demo.plan import KarmaPlan, PickPlan, PushPlan, TestPlan, TrainPlan
 from pushes.models import (
     Engineer,
     Pick,
     PickEvent,
     Push,
+    PushEvent,
     ReleaseBranch,
     Repository,
     Revision,
@@ -26,8 +28,11 @@ COMMENTS = [0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 11, 14, 19]
 
 
 def branches_write(repository: Repository, plan: TrainPlan) -> dict[int, Push]:
-    """The branches as cut, their scheduled pushes, and how the past ones went; by plan id."""
+    """The branches as cut, their scheduled pushes, and how the past ones went (with each
+    one's story, as the push runner tells it); by plan id."""
     pushes = {}
+    stories: list[PushEvent] = []
+    lead = dt.timedelta(minutes=repository.confirm_lead_minutes)
     for planned in plan.branches:
         branch = ReleaseBranch.objects.create(
             repository=repository,
@@ -41,11 +46,36 @@ def branches_write(repository: Repository, plan: TrainPlan) -> dict[int, Push]:
         for push in planned.pushes:
             row = rows[(push.day, push.number)]
             if push.state != PushState.SCHEDULED:
-                for name in ("state", "tag", "head_sha", "started_at", "finished_at", "error"):
+                fields = ("state", "tag", "head_sha", "started_at", "pushed_at", "finished_at")
+                for name in (*fields, "error"):
                     setattr(row, name, getattr(push, name))
                 row.save()
+                stories += _story(row, push, lead)
             pushes[id(push)] = row
+    PushEvent.objects.bulk_create(stories)
     return pushes
+
+
+def _story(row: Push, push: PushPlan, lead: dt.timedelta) -> list[PushEvent]:
+    """The steps `push_state_move` records for a push that ran: asked, started, tagged, pushed
+    and deployed, or failed at the remote."""
+    assert push.started_at and push.tagged_at and push.finished_at
+    steps = [
+        (push.scheduled_at - lead, PushState.CONFIRMING, "Confirmations asked for."),
+        (push.started_at, PushState.MERGING, "Started."),
+        (push.tagged_at, PushState.TAGGING, ""),
+        (push.tagged_at, PushState.PUSHING, ""),
+    ]
+    if push.pushed_at is None:
+        steps.append((push.finished_at, PushState.FAILED, push.error))
+    else:
+        steps.append((push.pushed_at, PushState.DEPLOYING, f"Pushed {push.tag}."))
+        steps.append((push.finished_at, PushState.DONE, "Done."))
+    events, state = [], PushState.SCHEDULED
+    for at, to, reason in steps:
+        events.append(PushEvent(push=row, at=at, from_state=state, to_state=to, reason=reason))
+        state = to
+    return events
 
 
 def picks_write(
@@ -87,6 +117,8 @@ def picks_write(
                 result_sha=planned.result_sha,
                 confirmed_at=planned.confirmed_at,
                 shipped_at=planned.shipped_at,
+                # The push whose pushed tag first carried it: its own (a reverted pick too).
+                shipped_with=pushes[id(planned.push)] if planned.shipped_at else None,
             )
         )
     Pick.objects.bulk_create(rows)

@@ -312,6 +312,7 @@ class TrainWalk:
             git.branch_advance(self.clone, branch.name, head, old)
         branch.head = head
         push.tag, push.head_sha = f"push/{branch.name}/{push.label}", head
+        clock = push.tagged_at = clock + dt.timedelta(seconds=2)  # after the last test run
         with git_clock(clock):
             message = f"Releasebot push {push.label} of {branch.name}"
             git.tag_create(self.clone, push.tag, head, message)
@@ -321,6 +322,7 @@ class TrainWalk:
             push.error = PUSH_ERROR.format(branch=branch.name, remote=self.remote)
             return
         self.plan.tags.append(push.tag)
+        push.pushed_at = push.finished_at
         push.finished_at += dt.timedelta(seconds=rng.randint(40, 90))  # the deploy
         push.state = PushState.DONE
         for pick in self.plan.picks:
