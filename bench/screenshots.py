@@ -1,5 +1,7 @@
 """`make screenshots`: every main page, rendered from the demo data in headless Chromium, saved
-to docs/screenshots/ at 1280 px wide. Look at them before calling a page done."""
+to docs/screenshots/ at 1400 px wide as <name>.png, and the pages people use most on a tablet
+(768 px, <name>-768.png) and a phone (360 px, <name>-360.png, and the bar's menu open:
+nav-open-360.png). Look at them before calling a page done."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+WIDE = 1400
+NARROW = (768, 360)  # the main pages again at these widths
+MAIN = {"train", "risk-dashboard", "push", "pick", "request-a-pick", "chat", "engineers"}
 
 
 def free_port() -> int:
@@ -71,6 +76,48 @@ def walk_freeze(page, base: str) -> None:
     print("train-frozen: / after Freeze -> docs/screenshots/train-frozen.png")
 
 
+def logged_in(browser, base: str, login: str, width: int):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", login)
+    page.fill("#id_password", login)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def shoot(browser, base: str, shots: list[tuple[str, str, str]]) -> None:
+    """Every page wide, the main ones narrow too, then the freeze walk and the login page."""
+    sessions = {}
+    for width in (WIDE, *NARROW):
+        for name, login, path in shots:
+            if width != WIDE and name not in MAIN:
+                continue
+            if (login, width) not in sessions:
+                sessions[login, width] = logged_in(browser, base, login, width)
+            page = sessions[login, width]
+            page.goto(f"{base}{path}")
+            page.wait_for_load_state("networkidle")
+            file = f"{name}.png" if width == WIDE else f"{name}-{width}.png"
+            page.screenshot(path=str(OUT / file), full_page=True)
+            print(f"{name}: {path} at {width} px -> docs/screenshots/{file}")
+    nav_open(sessions["rel", min(NARROW)], base)
+    walk_freeze(sessions["rel", WIDE], base)
+    login = browser.new_context(viewport={"width": WIDE, "height": 900}).new_page()
+    login.goto(f"{base}/login/")
+    login.screenshot(path=str(OUT / "login.png"), full_page=True)
+    print("login: /login/ -> docs/screenshots/login.png")
+
+
+def nav_open(page, base: str) -> None:
+    """The bar's menu open on a phone: every link, the search box and Log out."""
+    page.goto(f"{base}/")
+    page.click("[data-nav-toggle]")
+    page.screenshot(path=str(OUT / "nav-open-360.png"))
+    print("nav-open-360: / with Menu open -> docs/screenshots/nav-open-360.png")
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
@@ -101,27 +148,7 @@ def main() -> int:
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            sessions = {}
-            for name, login, path in pages(env):
-                if login not in sessions:
-                    context = browser.new_context(viewport={"width": 1280, "height": 900})
-                    page = context.new_page()
-                    page.goto(f"{base}/login/")
-                    page.fill("#id_username", login)
-                    page.fill("#id_password", login)
-                    page.click("button[type=submit]")
-                    page.wait_for_url(f"{base}/")
-                    sessions[login] = page
-                page = sessions[login]
-                page.goto(f"{base}{path}")
-                page.wait_for_load_state("networkidle")
-                page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
-                print(f"{name}: {path} -> docs/screenshots/{name}.png")
-            walk_freeze(sessions["rel"], base)
-            login = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            login.goto(f"{base}/login/")
-            login.screenshot(path=str(OUT / "login.png"), full_page=True)
-            print("login: /login/ -> docs/screenshots/login.png")
+            shoot(browser, base, pages(env))
             browser.close()
     finally:
         server.terminate()

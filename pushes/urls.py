@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from pushes.moves import Channel, Target, moves_of
-from pushes.views import dashboard, engineers, freezes, pages, risk
+from pushes.views import dashboard, engineers, freezes, pages, progress, risk
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("branches/<int:pk>/", pages.branch, name="branch"),
     path("pushes/<int:pk>/", pages.push, name="push"),
     path("pushes/<int:pk>/picks/", pages.push_picks, name="push-picks"),
+    path("pushes/<int:pk>/progress/", progress.push_progress_part, name="push-progress"),
     path("picks/new/", pages.pick_new, name="pick-new"),
     path("picks/<int:pk>/", pages.pick, name="pick"),
     path("engineers/", engineers.engineers_list, name="engineers"),

@@ -75,6 +75,8 @@ class Move:
     # of the object besides its state (a commit to revert, a push to roll back to)
     asks_first: bool = False  # before its slot it asks first (a page says what it means; the
     # API takes early=true), because people not asked yet would be left behind
+    confirm: str = ""  # a move not lightly taken back: the question a page's button asks in a
+    # dialog first ("Withdraw this pick?" then what it means); the API and the bot do not ask
     channels: frozenset[Channel] = field(default=ALL_CHANNELS)
 
     @property

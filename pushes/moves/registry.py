@@ -80,6 +80,8 @@ WITHDRAW = Move(
     label="Withdraw",
     hint="Take the request back",
     tone="danger",
+    confirm="Withdraw this pick? It leaves the train; to ship the revision later, request it "
+    "again.",
     from_states=_PICK_OPEN_BEFORE_MERGE,
     channels=frozenset({Channel.PAGE, Channel.API, Channel.CHAT}),
 )
@@ -92,6 +94,7 @@ REJECT = Move(
     summary="Release engineers: reject, saying why.",
     label="Reject",
     tone="danger",
+    confirm="Reject this pick? The requestor is told why; to ship it they must request it again.",
     from_states=_PICK_OPEN_BEFORE_MERGE,
     reason=Reason.REQUIRED,
     reason_hint="Say why the pick is rejected: the requestor will read it.",
@@ -127,6 +130,8 @@ RUN = Move(
     label="Run now",
     hint="Run this push now instead of at its time",
     tone="primary",
+    confirm="Run this push now? Its picks go onto the branch, the tag is pushed and the deploy "
+    "hook is called; only a rollback undoes that.",
     # A push a crash left half-way is resumed by the train's tick, not by a button.
     from_states=frozenset({PushState.SCHEDULED, PushState.CONFIRMING}),
     reason=Reason.NONE,
@@ -164,6 +169,8 @@ PUSH_NOW = Move(
     label="Push now",
     hint="Run the branch's next push now (or a new one if none is left)",
     tone="primary",
+    confirm="Run the branch's next push now? Its picks go onto the branch, the tag is pushed and "
+    "the deploy hook is called; only a rollback undoes that.",
     verb="run",
     from_states=frozenset({BranchState.STABILISING, BranchState.SHIPPED}),
     reason=Reason.NONE,
@@ -202,6 +209,8 @@ UNLIKE = Move(
     summary="Release engineers: take one star off the engineer's push karma.",
     label="Unlike",
     tone="danger",
+    confirm="Take a star off? The engineer is told why; with too few stars their picks are "
+    "refused until stars are restored.",
     reason=Reason.REQUIRED,
     reason_hint="A reason is required.",
     channels=frozenset({Channel.PAGE, Channel.DASHBOARD, Channel.CHAT}),

@@ -33,6 +33,7 @@ from django.db.models import (
     Subquery,
 )
 
+from common import times
 from pushes.choices import PickState, PushKind, PushState
 from pushes.models import Pick, Push, PushEvent, ReleaseBranch, Repository, Revision, Rollback
 from pushes.selectors.window import Window
@@ -44,20 +45,9 @@ _M = TypeVar("_M", bound=Model)
 
 
 def human_duration(value: dt.timedelta | None) -> str:
-    """ "2 d 4 h", "3 h 12 min", "4 min 35 s", "12 s"; "—" for nothing."""
-    if value is None:
-        return "—"
-    seconds = round(value.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {seconds} s"
-    return f"{seconds} s"
+    """ "2 d 4 h", "3 h 12 min", "4 min 35 s", "12 s" (`common.times.duration`, what every
+    page and chat say); "—" for nothing."""
+    return "—" if value is None else times.duration(value)
 
 
 def nearest_rank(

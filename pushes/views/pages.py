@@ -15,15 +15,21 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.errors import DomainError
-from pushes import selectors, services
-from pushes.choices import PUSH_RUNNING_STATES
+from pushes import demo, selectors, services
 from pushes.forms import PickRequestForm, ReasonForm
 from pushes.models import Engineer, Pick, Push, ReleaseBranch, Repository
 from pushes.moves import APPROVE, CONFIRM, MOVES, Channel, Reason, moves_offered
 from pushes.selectors.freezes import repository_frozen
 from pushes.selectors.people import engineer_change_failure
+from pushes.selectors.progress import (
+    pick_test_runs_empty_text,
+    push_progress,
+    push_test_runs_empty_text,
+    pushes_in_progress,
+)
 from pushes.selectors.release_notes import release_notes
 from pushes.selectors.search import search_find
+from pushes.services.picks import pick_request_outlook
 from pushes.services.urgent import pick_urgent_note
 from pushes.views.base import back, engineer_required, refused, signed_in_engineer
 
@@ -32,9 +38,10 @@ from pushes.views.base import back, engineer_required, refused, signed_in_engine
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "pushes/home.html", {"trains": selectors.train_overview(), "nav": "train"}
-    )
+    context: dict[str, object] = {"trains": selectors.train_overview(), "nav": "train"}
+    context["try_this"] = demo.demo_try_this(engineer=signed_in_engineer(request))  # demo only
+    context["in_progress"] = pushes_in_progress()  # each shown in its repository's section
+    return render(request, "pushes/home.html", context)
 
 
 @login_required
@@ -58,7 +65,9 @@ def _push_context(request: HttpRequest, pk: int) -> dict[str, object]:
     push = get_object_or_404(Push.objects.select_related("branch__repository"), pk=pk)
     context = selectors.push_page(push=push)
     context["moves"] = moves_offered(push, signed_in_engineer(request), Channel.PAGE)
-    context["polling"] = push.state in PUSH_RUNNING_STATES
+    progress = push_progress(push_id=push.pk)
+    context["progress"] = progress
+    context["polling"] = progress.polling  # from "Run now" on, not only once a worker has it
     return context
 
 
@@ -68,6 +77,7 @@ def push(request: HttpRequest, pk: int) -> HttpResponse:
     shown = context["push"]
     assert isinstance(shown, Push)
     context["notes"] = release_notes(push=shown)  # the page's alone: its polled part has none
+    context["test_runs_empty"] = push_test_runs_empty_text(push=shown)
     return render(request, "pushes/push.html", context)
 
 
@@ -92,6 +102,7 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
     offered = moves_offered(pick, signed_in_engineer(request), Channel.PAGE)
     context["moves"] = offered
     context["can_confirm"] = CONFIRM in offered
+    context["test_runs_empty"] = pick_test_runs_empty_text(pick=pick)
     return render(request, "pushes/pick.html", context)
 
 
@@ -178,12 +189,12 @@ def pick_new(request: HttpRequest, me: Engineer) -> HttpResponse:
             }
         )
     status = 200 if request.method == "GET" else (error.status if error else 400)
-    return render(
-        request,
-        "pushes/pick_new.html",
-        {"form": form, "error": error, "nav": "pick-new"},
-        status=status,
-    )
+    # Asked before anything is typed, with the rule the request itself asks first.
+    outlook = pick_request_outlook(engineer=me)
+    if error is not None and outlook.refusal and error.message == outlook.refusal.message:
+        error = None  # said once, above the form
+    context = {"form": form, "error": error, "outlook": outlook, "nav": "pick-new"}
+    return render(request, "pushes/pick_new.html", context, status=status)
 
 
 @engineer_required

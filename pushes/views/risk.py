@@ -48,6 +48,7 @@ from pushes.moves import (
     Target,
     moves_of,
 )
+from pushes.selectors.progress import pushes_in_progress
 from pushes.selectors.risk_dashboard import (
     FLAGGED,
     PICK_MOVES,
@@ -234,6 +235,7 @@ class RowHtml:
         self.buttons = {
             move.name: _button(move) for move in moves_of(Target.PICK, Channel.DASHBOARD)
         }
+        self.unlike_confirm = _confirm(UNLIKE)
         needs = [
             move.name
             for move in (*moves_of(Target.PICK, Channel.DASHBOARD), UNLIKE)
@@ -310,7 +312,8 @@ class RowHtml:
             f'<td class="risk-actions">{before}<input type="text" name="reason" maxlength="2000" '
             f'value="{escape(reason) if reason else ""}" placeholder="{self.placeholder}" '
             f'aria-label="Reason for pick #{pk}">{after}<button class="btn small danger" {act} '
-            f'value="{UNLIKE.name}" title="Take a star off {name}">{UNLIKE.label}</button>'
+            f'value="{UNLIKE.name}" title="Take a star off {name}"{self.unlike_confirm}>'
+            f"{UNLIKE.label}</button>"
             f"{note}</td></tr>"
         )
 
@@ -319,10 +322,15 @@ def _button(move: Move) -> tuple[str, str]:
     tone = f" {move.tone}" if move.tone else ""
     title = f' title="{escape(move.hint)}"' if move.hint else ""
     html = (
-        f'<button class="btn small{tone}" ~act~ value="{move.name}"{title}>'
+        f'<button class="btn small{tone}" ~act~ value="{move.name}"{title}{_confirm(move)}>'
         f"{escape(move.label)}</button>"
     )
     return ("", html) if move.reason == Reason.REQUIRED else (html, "")
+
+
+def _confirm(move: Move) -> str:
+    """The question app.js asks in a dialog before the button's request, if the move has one."""
+    return f' data-confirm="{_ascii(escape(move.confirm))}"' if move.confirm else ""
 
 
 _URGENT = '<span class="badge bad" title="Asked for as urgent">urgent</span> '
@@ -361,6 +369,7 @@ def dashboard(request: HttpRequest, me: Engineer) -> HttpResponse:
         context.update(
             form=form,
             pushes=dashboard_risk_pushes(),
+            in_progress=pushes_in_progress(),  # a push running now, shown live above the table
             table_url=_with_query(reverse("risk-table"), query),
             bulk_url=_with_query(reverse("risk-bulk-approve"), query),
             clear_url=reverse("risk-dashboard"),

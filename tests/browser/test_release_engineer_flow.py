@@ -33,15 +33,16 @@ def test_rel_approves_and_unlikes_and_the_requestor_is_refused(page_as, live_ser
     page.goto(f"{live_server.url}/engineers/dave/")
     page.fill("#unlike-reason", "Not online for the Wednesday push")
     page.click("button:has-text('Unlike')")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the registry has it asked first
+        page.click("#confirm-dialog button[value=confirm]")
     assert karma_stars(user_id=dave.user_id) == 2
     assert "Not online for the Wednesday push" in page.inner_text("main")
 
     dave_page = page_as("dave")
     dave_page.click("text=Request a pick")
-    dave_page.fill("#id_revision", landed["feature"][:8])
-    dave_page.fill("#id_reason", "Feature flag")
-    dave_page.click("button:has-text('Request the pick')")
-    refusal = dave_page.inner_text("main")
+    # Refused before typing anything: the form says why and takes nothing.
+    refusal = dave_page.inner_text("#refused-first")
     assert "2 of 5 stars" in refusal and "Talk to release engineering" in refusal
+    assert dave_page.is_disabled("button:has-text('Request the pick')")
+    assert dave_page.is_disabled("#id_revision")
     assert not Pick.objects.filter(sha=landed["feature"]).exists()
