@@ -36,6 +36,14 @@ def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
         )
 
 
+def tasks_queued(callbacks: list) -> list:
+    """The Celery tasks among on-commit callbacks: with a shared cache (Redis) the status
+    cache's drop on commit is a callback too, and it is not work queued."""
+    from common.queue import Queued
+
+    return [c for c in callbacks if isinstance(c, Queued)]
+
+
 def make_engineer(username: str, *, role: str = Role.ENGINEER, **user_fields) -> Engineer:
     user = get_user_model().objects.create_user(
         username=username,

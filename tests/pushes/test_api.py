@@ -17,7 +17,7 @@ from pushes import models, services
 from pushes.choices import BranchState, PickState, PushState
 from pushes.models import Notification, Pick, PickEvent, Push, Revision
 from tests.api import assert_error, client_for
-from tests.conftest import make_engineer
+from tests.conftest import make_engineer, tasks_queued
 from tests.pushes.conftest import MONDAY
 
 
@@ -371,12 +371,13 @@ def test_only_release_engineers_run_pushes_and_the_run_is_queued(
         response = client_for(rel).post(f"/api/pushes/{push.pk}/run/", early, format="json")
     assert response.status_code == 202
     assert (response.json()["id"], response.json()["state"]) == (push.pk, "scheduled")
-    assert len(queued) == 1
+    assert len(tasks_queued(queued)) == 1
 
     with django_capture_on_commit_callbacks() as queued:
         url = f"/api/branches/{branch.pk}/push-now/"
         response = client_for(rel).post(url, early, format="json")
-    assert (response.status_code, response.json()["id"], len(queued)) == (202, push.pk, 1)
+    assert (response.status_code, response.json()["id"]) == (202, push.pk)
+    assert len(tasks_queued(queued)) == 1
 
     with django_capture_on_commit_callbacks() as queued:
         typo = client_for(rel).post(f"/api/pushes/{push.pk}/run/", {"now": 1}, format="json")

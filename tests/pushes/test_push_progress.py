@@ -28,6 +28,7 @@ from pushes.selectors.progress import (
     push_test_runs_empty_text,
 )
 from tests.api import assert_error
+from tests.conftest import tasks_queued
 from tests.pushes.conftest import LA
 
 SECRET = "hunter2-progress-secret"
@@ -188,7 +189,7 @@ def test_run_now_makes_the_push_page_poll_before_a_worker_takes_it(
     assert "push-progress-" not in page  # not started, not queued: nothing to watch
     with django_capture_on_commit_callbacks() as queued:
         response = client.post(reverse("push-run", args=[push.pk]), {"early": "1"})
-    assert response.status_code == 302 and len(queued) == 1
+    assert response.status_code == 302 and len(tasks_queued(queued)) == 1
     page = client.get(push.get_absolute_url()).content.decode()
     assert "Waiting for a worker" in page
     assert f'hx-get="{reverse("push-progress", args=[push.pk])}"' in page
