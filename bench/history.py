@@ -79,11 +79,7 @@ def history_write(
         ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(remote)], check=True
     )
     marks = remote / "bench-marks"
-    process = subprocess.Popen(
-        ["git", "fast-import", "--quiet", f"--export-marks={marks}", "--done"],
-        stdin=subprocess.PIPE,
-        cwd=remote,
-    )
+    process = _fast_import(remote, marks)
     assert process.stdin is not None
     chunk = bytearray()
     for position in range(commits):
@@ -132,17 +128,23 @@ def history_write(
     return history
 
 
+def _fast_import(remote: Path, marks: Path) -> subprocess.Popen:
+    """`git fast-import` into `remote`, reading its stream on stdin, writing its marks to
+    `marks` once the stream says `done`."""
+    return subprocess.Popen(
+        ["git", "fast-import", "--quiet", f"--export-marks={marks}", "--done"],
+        stdin=subprocess.PIPE,
+        cwd=remote,
+    )
+
+
 def history_extend(remote: Path, history: History, *, commits: int, at: dt.datetime) -> list[str]:
     """Push `commits` more commits onto `main` of `remote` (as landing on trunk would), each
     adding a file of its own, one second apart from `at`; one `git fast-import` stream. Their
     shas are added to `history` and returned, oldest first."""
     first = len(history.shas)
     marks = remote / "bench-extend-marks"
-    process = subprocess.Popen(
-        ["git", "fast-import", "--quiet", f"--export-marks={marks}", "--done"],
-        stdin=subprocess.PIPE,
-        cwd=remote,
-    )
+    process = _fast_import(remote, marks)
     assert process.stdin is not None
     chunk = bytearray()
     for n in range(commits):

@@ -62,6 +62,8 @@ class PushProgressView(APIView):
         "taken, and the tail of its log.",
     )
     def get(self, request, pk: int):
-        if not Push.objects.filter(pk=pk).exists():
-            raise NotFound(f"There is no push #{pk}.")
-        return Response(PushProgressSerializer(push_progress(push_id=pk)).data)
+        try:
+            progress = push_progress(push_id=pk)
+        except Push.DoesNotExist:
+            raise NotFound(f"There is no push #{pk}.") from None
+        return Response(PushProgressSerializer(progress).data)

@@ -6,7 +6,7 @@ engineer page can say it of someone else's karma too.
 
 from __future__ import annotations
 
-from karma.selectors import PickGate, karma_may_request
+from karma.selectors import TALK_TO_RELEASE_ENGINEERING, PickGate, karma_may_request
 from pushes.models import Engineer, Repository
 from pushes.selectors.whom import Part, WhomToSee, whom_to_see
 from pushes.services.transitions import PickRefused
@@ -14,7 +14,7 @@ from pushes.services.transitions import PickRefused
 NOT_AN_ENGINEER = (
     "Your account has no engineer record, so it cannot request picks. Ask an admin to add one."
 )
-TALK_LEAD = "Talk to release engineering to get back on track"
+TALK_LEAD = TALK_TO_RELEASE_ENGINEERING.rstrip(".")  # the names follow it
 
 
 class KarmaRefused(PickRefused):

@@ -4,8 +4,8 @@ include it, and it polls itself (every `POLL_SECONDS`) while the push is queued 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from pushes.models import Push
@@ -16,5 +16,8 @@ from pushes.selectors.progress import push_progress
 @require_GET
 def push_progress_part(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress block alone, as the pages poll it."""
-    get_object_or_404(Push, pk=pk)
-    return render(request, "pushes/_push_progress.html", {"progress": push_progress(push_id=pk)})
+    try:
+        progress = push_progress(push_id=pk)
+    except Push.DoesNotExist:
+        raise Http404("No such push.") from None
+    return render(request, "pushes/_push_progress.html", {"progress": progress})

@@ -4,26 +4,17 @@ critical violation. And the keyboard: every control of a page can be reached wit
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 
 from pushes.choices import PickState, PushState
 from pushes.models import Pick, Push, TestRun
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SERIOUS = {"serious", "critical"}
 WIDTHS = (1400, 360)
-
-
-@pytest.fixture
-def demo(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    settings.DEBUG = True  # the demo is built only so
-    call_command("demo", stdout=io.StringIO())
 
 
 def main_pages() -> list[tuple[str, str]]:
@@ -57,6 +48,8 @@ def main_pages() -> list[tuple[str, str]]:
 
 
 def serious_violations(page) -> list[str]:
+    """axe's serious and critical findings (axe is injected with page.evaluate: each context
+    that runs it bypasses the page's CSP, which allows no eval)."""
     results = Axe().run(page).response
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}: "
@@ -64,19 +57,6 @@ def serious_violations(page) -> list[str]:
         for v in results["violations"]
         if v["impact"] in SERIOUS
     ]
-
-
-def log_in(browser, live_server, username: str, width: int):
-    # axe is injected with page.evaluate; the page's CSP (no eval) must not stop the checker.
-    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", username)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return context, page
 
 
 def test_axe_finds_no_serious_violation_on_the_main_pages(browser, live_server, demo):
@@ -91,7 +71,9 @@ def test_axe_finds_no_serious_violation_on_the_main_pages(browser, live_server, 
         contexts = []
         for username, path in main_pages():
             if username not in pages:
-                context, pages[username] = log_in(browser, live_server, username, width)
+                context, pages[username] = log_in(
+                    browser, live_server, username, width, bypass_csp=True
+                )
                 contexts.append(context)
             page = pages[username]
             page.goto(f"{live_server.url}{path}")
@@ -111,7 +93,7 @@ CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary
 def test_every_control_is_reached_with_the_tab_key(browser, live_server, demo, username, which):
     shipped = Pick.objects.filter(state=PickState.SHIPPED).order_by("-pk").first()
     path = {"pick": f"/picks/{shipped.pk}/", "risk": "/dashboard/risk/", "new": "/picks/new/"}
-    context, page = log_in(browser, live_server, username, 1400)
+    context, page = log_in(browser, live_server, username, 1400, bypass_csp=True)
     page.goto(f"{live_server.url}{path[which]}")
     page.wait_for_load_state("networkidle")
     # Each control gets a mark, so the focused element can be named from outside the page.

@@ -4,26 +4,17 @@ and Log out can be reached (behind the Menu button on a narrow screen). In a rea
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from pushes.choices import PickState, PushState
 from pushes.models import Pick, Push
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (360, 768, 1400)
 NARROW = 1080  # app.css folds the bar behind Menu at this width and below
-
-
-@pytest.fixture
-def demo(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"
-    settings.DEBUG = True  # the demo is built only so
-    call_command("demo", stdout=io.StringIO())
 
 
 def main_pages(username: str) -> list[str]:
@@ -33,18 +24,6 @@ def main_pages(username: str) -> list[str]:
     pages = ["/", "/dashboard/pushes/", f"/pushes/{push.pk}/", f"/picks/{shipped.pk}/"]
     pages += ["/picks/new/", "/inbox/", "/engineers/", "/chat/", "/tests/"]
     return pages + (["/dashboard/risk/"] if username == "rel" else [])
-
-
-def log_in(browser, live_server, username: str, width: int, **options):
-    context = browser.new_context(viewport={"width": width, "height": 800}, **options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", username)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return context, page
 
 
 def sideways(page) -> int:
