@@ -15,8 +15,9 @@ from common.queue import enqueue
 from forges.choices import AskState, Forge
 from forges.clients import ForgeUnavailable, client_for
 from forges.models import PickAsk, PullRequest, PullRequestPick
+from pushes.git import GitError
 from pushes.models import Engineer, Pick, Repository, Revision
-from pushes.services import pick_request_branches
+from pushes.services import pick_request_branches, trunk_sync
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,10 @@ def _back_to_pending(ask: PickAsk, error: str) -> None:
 
 def _ask_picks(ask: PickAsk, pull_request: PullRequest) -> str:
     repository = pull_request.repository
+    unindexed = _index_merge_commit(repository, pull_request.merge_sha)
+    if unindexed:
+        _back_to_pending(ask, unindexed)
+        return f"retry: {unindexed}"
     requestor = engineer_for(
         repository=repository, login=pull_request.author_login, sha=pull_request.merge_sha
     )
@@ -121,6 +126,20 @@ def _ask_picks(ask: PickAsk, pull_request: PullRequest) -> str:
         ask.save(update_fields=["state", "refusals", "error", "updated_at"])
         enqueue("forges.tasks.pull_request_writeback", pull_request.pk)
     return f"{len(made)} pick(s) made, {len(refusals)} refused"
+
+
+def _index_merge_commit(repository: Repository, sha: str) -> str:
+    """Index trunk first when the merge commit is not in the index yet: the forge sends the
+    push and the label in no set order, and another worker may still be syncing. '' once the
+    index is as fresh as the remote; why not when the remote could not be read."""
+    indexed = Revision.objects.filter(repository=repository, sha=sha).exists()
+    if not sha or indexed:
+        return ""
+    try:
+        trunk_sync(repository=repository)
+    except GitError as error:
+        return f"trunk of {repository.name} could not be fetched: {error}"[:500]
+    return ""
 
 
 def _refusal(

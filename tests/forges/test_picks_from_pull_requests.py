@@ -214,6 +214,23 @@ def test_the_author_is_found_by_the_commits_email_without_a_login(
     assert Pick.objects.get().requestor == alice  # landed["fix"] is alice's commit
 
 
+def test_a_label_that_arrives_before_trunk_is_indexed_still_finds_its_author_and_commit(
+    client, github, repository, remote, landed, alice
+):
+    """GitHub sends the `push` and the `labeled` deliveries in no set order, and two workers
+    take them at once: the label may be handled before the merge commit is indexed. The
+    commit is on the remote all the same, so the ask indexes trunk first instead of refusing
+    an author it could have found by the commit's e-mail (seen in the outside run)."""
+    merged = remote.commit({"src/late.py": "LATE = 1\n"}, "Late fix (#42)", author="alice")
+    connect(repository, github)
+    github.pull(42, merge_sha=merged, author="someone-else", labels=["pick"])
+    github_delivery(client, "pull_request", labeled(merged))
+    run_queued()
+    pick = Pick.objects.get()
+    assert (pick.sha, pick.requestor) == (merged, alice)
+    assert github.pulls[42].labels == ["pick", "picked"]
+
+
 def test_an_engineer_whose_picks_are_refused_hears_why_on_the_pull_request(
     client, github, repository, landed, carol
 ):
