@@ -121,6 +121,25 @@ def status_cached(query: str, compute: Callable[[], dict]) -> dict:
     return answer
 
 
+def status_kept(query: str, *, rendered: Callable[[dict], bytes]) -> bytes | None:
+    """The answer to `query` kept now, as `rendered` writes it (once per answer, kept beside
+    it and served only while the answer itself is); None when none is kept. Never computes."""
+    if not enabled():
+        return None
+    generation = current_generation()
+    if generation is None:
+        return None
+    key = hashlib.sha256(query.encode()).digest()
+    answer = answers.get(key, generation)
+    if answer is None:
+        return None
+    body = answers.get(("rendered", key), generation)
+    if body is None:
+        body = rendered(answer)
+        answers.put(("rendered", key), generation, body)
+    return body
+
+
 def status_changed(**_: object) -> None:
     """Something a status shows changed: no kept answer is served again once the change
     commits. Takes and ignores a signal's arguments, so it can be connected to one."""

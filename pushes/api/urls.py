@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from pushes.api import people, views
+from pushes.api import people, revisions, views
 from pushes.api.me import MeView
 from pushes.api.preferences import PreferencesView
 from pushes.api.progress import PushProgressView
@@ -21,10 +21,11 @@ router.register("test-runs", views.TestRunViewSet, basename="test-run")
 router.register("inbox", views.InboxViewSet, basename="inbox")
 
 urlpatterns = [
-    *router.urls,
-    path("revisions/", views.RevisionSearchView.as_view(), name="revision-search"),
+    # First: the API's busiest question is matched before the router's patterns are tried.
+    path("revisions/", revisions.RevisionSearchView.as_view(), name="revision-search"),
     # `path`, not `str`: a URL-encoded review URL arrives here with its slashes decoded.
-    path("revisions/<path:rev>/", views.RevisionView.as_view(), name="revision"),
+    path("revisions/<path:rev>/", revisions.revision_status, name="revision"),
+    *router.urls,
     path("engineers/", people.EngineerListView.as_view(), name="engineer-list"),
     path("events/", people.EventListView.as_view(), name="event-list"),
     path("me/", MeView.as_view(), name="me"),

@@ -14,7 +14,6 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -25,17 +24,15 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.serializers import CharField, Serializer
-from rest_framework.views import APIView
 
 from common.errors import NotFound
 from common.permissions import ENGINEERS
 from common.serializers import EmptySerializer, error_responses
-from pushes import selectors, services
+from pushes import services
 from pushes.api import inputs
 from pushes.api import serializers as s
 from pushes.api.notes import NOTES_SCHEMA, MarkdownRenderer
 from pushes.api.repositories import RepositoryActions
-from pushes.api.revision_serializers import RevisionStatusSerializer
 from pushes.models import (
     Notification,
     Pick,
@@ -47,7 +44,6 @@ from pushes.models import (
 )
 from pushes.moves import Channel, Move, Target, moves_of
 from pushes.selectors import release_notes
-from pushes.statuscache import status_cached
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
@@ -365,59 +361,7 @@ _with_moves(PushViewSet, Target.PUSH, _push_move_action)
 _with_moves(BranchViewSet, Target.BRANCH, _push_move_action)
 
 
-# --- revisions, test runs, inbox ----------------------------------------------------------
-
-
-class RevisionStatusMixin:
-    permission_classes = ENGINEERS
-
-    def _status(self, asked: str, query: Callable[[], str]) -> Response:
-        """The status of the revision `query()` reads from the request (raising on bad input).
-        Kept by what was `asked` exactly: input that gave an answer once is valid, so a kept
-        answer needs no reading of the request again."""
-
-        def answer() -> dict:
-            found = selectors.revision_status(query=query())
-            return dict(RevisionStatusSerializer(found).data)
-
-        return Response(status_cached(asked, answer))
-
-
-class RevisionSearchView(RevisionStatusMixin, APIView):
-    @extend_schema(
-        operation_id="revisions_search",
-        parameters=[inputs.RevisionQuerySerializer],
-        responses={200: RevisionStatusSerializer, **errors(400, 404)},
-        description="Where is my revision? `q` takes a SHA, a review URL or a review number.",
-    )
-    def get(self, request):
-        return self._status(
-            "query:" + request.META.get("QUERY_STRING", ""),
-            lambda: parse(inputs.RevisionQuerySerializer, query_values(request))["q"],
-        )
-
-
-class RevisionView(RevisionStatusMixin, APIView):
-    @extend_schema(
-        operation_id="revisions_retrieve",
-        parameters=[
-            OpenApiParameter(
-                "rev",
-                str,
-                OpenApiParameter.PATH,
-                pattern=inputs.REVISION,
-                description="A SHA (7+ hex digits), a review number (D123, #45) or a "
-                "URL-encoded review URL.",
-            )
-        ],
-        responses={200: RevisionStatusSerializer, **errors(400, 404)},
-        description="Where is my revision: the commit, the branch cut with it, its picks, "
-        "when it shipped, and the story in sentences.",
-    )
-    def get(self, request, rev: str):
-        return self._status(
-            "path:" + rev, lambda: parse(inputs.RevisionPathSerializer, {"rev": rev})["rev"]
-        )
+# --- test runs, inbox (revisions: pushes/api/revisions.py) ----------------------------------------
 
 
 @extend_schema_view(
