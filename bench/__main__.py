@@ -115,7 +115,8 @@ def run_scale(scale: float, root: Path, args) -> dict:
         ("revision status", lambda: status.run(built, repeats=args.repeats), None, True),
         ("risk dashboard", lambda: _dashboard(built), "dashboard", False),
         ("push", lambda: push.run(built, samples=args.samples, profile=profile), "push", False),
-        ("push resumed", lambda: push.run_resumed(built, result["push"]["loop_s"]), None, False),
+        ("push resumed", lambda: push.run_resumed(built, samples=args.samples, profile=profile
+         and profile.with_name(f"push-resumed-{scale:g}x.txt")), None, False),
         ("confirmations", lambda: confirm.run(built, samples=args.samples), "confirm", False),
         ("HTTP", lambda: web.run(built, status.revisions(built), seconds=args.seconds), "web",
          True),

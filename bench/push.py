@@ -3,10 +3,11 @@
 
 Each sample gets a branch of its own cut at the current branch's base, in the managed clone,
 and 300 picks of the trunk commits made for it (each changes a different file, so all apply).
-The product's figure is the whole merge phase of `services.push_run` (fetch, worktree, the
-exactly-once check, cherry-pick and compare-and-swap per pick, each pick's state and event, the
-worktree removed); the whole push (tag, push to the remote, ship) is reported beside it. The
-baseline is only the loop, in a plain clone of the remote checked out at the same base.
+The product's figure is the whole `services.push_run` (fetch, worktree, the exactly-once check,
+cherry-picks, each pick's record and event, the branch moved, tag, push to the remote, every
+pick shipped with its event and notice); its merge phase alone is reported beside it. The
+baseline is only the loop, in a plain clone of the remote checked out at the same base. A push
+resumed after a crash that left its first pick on the branch is judged against the same loop.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from unittest import mock
 
 from bench.common import Row, branch_with_push, median_p95
 
-BUDGET_RATIO = 1.25
+BUDGET_RATIO = 1.15  # the whole push (merge, tag, push, ship) against the loop
+RESUMED_BUDGET_RATIO = 1.3  # a push resumed after a crash, whole, against the loop
 LOOP = 'for c in "$@"; do git cherry-pick -x "$c" >/dev/null || exit 1; done'
 
 
@@ -39,33 +41,35 @@ def run(data, *, samples: int = 3, profile: Path | None = None) -> tuple[list[Ro
     merge, merge_p95 = median_p95(merges)
     loop, _ = median_p95(loops)
     whole, whole_p95 = median_p95(pushes)
-    ratio = merge / loop
+    ratio = whole / loop
     picks = len(shas)
     figures = {
         "picks": picks,
         "merge_s": merge,
         "loop_s": loop,
         "push_s": whole,
-        "ratio": ratio,
+        "ratio": merge / loop,
+        "push_ratio": ratio,
         "merges": merges,
         "loops": loops,
+        "pushes": pushes,
     }
     rows = [
         Row(
-            name=f"push of {picks} picks, merge phase of `push_run` (no test command)",
+            name=f"push of {picks} picks, whole `push_run` (merge, tag, push, ship)",
             samples=samples,
-            median_ms=merge * 1000,
-            p95_ms=merge_p95 * 1000,
+            median_ms=whole * 1000,
+            p95_ms=whole_p95 * 1000,
             baseline=f"shell loop of `git cherry-pick -x`, {picks} commits",
             baseline_median_ms=loop * 1000,
             budget=f"<= {BUDGET_RATIO} x baseline",
             note="ok" if ratio <= BUDGET_RATIO else "MISSED",
         ),
         Row(
-            name=f"push of {picks} picks, whole `push_run` (merge, tag, push, ship)",
+            name=f"push of {picks} picks, merge phase of `push_run` (no test command)",
             samples=samples,
-            median_ms=whole * 1000,
-            p95_ms=whole_p95 * 1000,
+            median_ms=merge * 1000,
+            p95_ms=merge_p95 * 1000,
             baseline=f"shell loop of `git cherry-pick -x`, {picks} commits",
             baseline_median_ms=loop * 1000,
             note="(for reference)",
@@ -74,10 +78,38 @@ def run(data, *, samples: int = 3, profile: Path | None = None) -> tuple[list[Ro
     return rows, figures
 
 
-def run_resumed(data, loop_s: float) -> list[Row]:
-    """One push of the same picks resumed after a crash that left its first pick on the
-    branch: every pick is searched for on the branch before it is picked (`merge_one`), the
-    path every run took before the fresh-run path was added."""
+def run_resumed(data, *, samples: int = 3, profile: Path | None = None) -> list[Row]:
+    """Pushes of the same picks, each resumed after a crash that left its first pick on the
+    branch and recorded nothing: the branch is asked once (`merge_resumed`) which picks it
+    carries, and the rest are merged as a fresh push's. Whole pushes, each beside a loop of
+    its own (the machine's load drifts between this and the fresh pushes)."""
+    shas = data.history.push_shas
+    loops, wholes = [], []
+    for n in range(samples):
+        loops.append(shell_loop(data, shas))
+        push = _crashed(data, shas, f"resumed-{n}")
+        wholes.append(_timed_push(push, profile=profile if n == 0 else None)[1])
+    whole, whole_p95 = median_p95(wholes)
+    loop, _ = median_p95(loops)
+    ratio = whole / loop
+    return [
+        Row(
+            name=f"push of {len(shas)} picks resumed after a crash that left its first pick on "
+            "the branch, whole `push_run`",
+            samples=samples,
+            median_ms=whole * 1000,
+            p95_ms=whole_p95 * 1000,
+            baseline=f"shell loop of `git cherry-pick -x`, {len(shas)} commits",
+            baseline_median_ms=loop * 1000,
+            budget=f"<= {RESUMED_BUDGET_RATIO} x baseline",
+            note="ok" if ratio <= RESUMED_BUDGET_RATIO else "MISSED",
+        )
+    ]
+
+
+def _crashed(data, shas: list[str], n: str):
+    """A push of `shas` as a run killed after its first pick landed on the branch, before it
+    was recorded, leaves it: merging, the first pick's commit on the branch, nothing recorded."""
     from django.utils import timezone
 
     from pushes import git
@@ -85,8 +117,7 @@ def run_resumed(data, loop_s: float) -> list[Row]:
     from pushes.models import Push
     from pushes.services import clone_path
 
-    shas = data.history.push_shas
-    push = _push(data, shas, "resumed")
+    push = _push(data, shas, n)
     path = clone_path(data.repository)
     base = push.branch.base_sha
     with git.worktree(path, base) as tree:
@@ -95,19 +126,7 @@ def run_resumed(data, loop_s: float) -> list[Row]:
         raise RuntimeError(f"the first pick {shas[0]} did not apply on {base}: {first}")
     git.branch_advance(path, push.branch.name, first.sha, base)
     Push.objects.filter(pk=push.pk).update(state=PushState.MERGING, started_at=timezone.now())
-    merge, _ = _timed_push(push)
-    return [
-        Row(
-            name=f"push of {len(shas)} picks resumed after a crash (each pick searched for on "
-            "the branch first: every run before the fix)",
-            samples=1,
-            median_ms=merge * 1000,
-            p95_ms=merge * 1000,
-            baseline=f"shell loop of `git cherry-pick -x`, {len(shas)} commits",
-            baseline_median_ms=loop_s * 1000,
-            note="(for reference)",
-        )
-    ]
+    return push
 
 
 def shell_loop(data, shas: list[str]) -> float:
@@ -145,8 +164,7 @@ def _timed_push(push, *, profile: Path | None = None) -> tuple[float, float]:
     def merge_timed(push) -> None:
         started = time.perf_counter()
         try:
-            with _profiled(profile):
-                original(push)
+            original(push)
         finally:
             spent.append(time.perf_counter() - started)
 
@@ -156,7 +174,8 @@ def _timed_push(push, *, profile: Path | None = None) -> tuple[float, float]:
         override_settings(RELEASEBOT_NOTIFIERS=[]),
     ):
         started = time.perf_counter()
-        done = push_run_module.push_run(push_id=push.pk)
+        with _profiled(profile):
+            done = push_run_module.push_run(push_id=push.pk)
         whole = time.perf_counter() - started
     states = set(Pick.objects.filter(push=done).values_list("state", flat=True))
     if done.state != PushState.DONE or states != {"shipped"}:

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import BinaryIO, cast
 
 from git.cmd import Git
 
+from pushes.git.history import Containment, _patch_ids
 from pushes.git.refs import _branch_ref, _resolve, _sha, branch_advance, branch_head
 from pushes.git.run import (
     GIT_ENV,
@@ -54,6 +55,44 @@ def branch_picks(path: Path, base: str, head: str) -> dict[str, str]:
         for picked in _PICKED_FROM.findall(message):
             carried.setdefault(picked, commit.strip())
     return carried
+
+
+def branch_carries(path: Path, base: str, head: str, shas: Sequence[str]) -> dict[str, Containment]:
+    """How the branch at ``head`` already carries each of ``shas`` (commits after its cut
+    ``base``), for those it does: ``find_in_ref`` for many commits in one pass over
+    ``base..head`` rather than one search each. By ancestry (the commit is in ``base..head``),
+    else by the newest commit there whose ``-x`` trailer names it, else by the newest commit
+    there with its stable patch-id (an empty change has none). Four git processes at most,
+    whatever the number of commits: a ``git log`` of the trailers, and ``git log -p`` piped
+    to ``git patch-id`` for the branch and for the commits not found otherwise."""
+    targets = [_sha(sha) for sha in shas]
+    span = f"{_sha(base)}..{_sha(head)}"
+    found: dict[str, Containment] = {}
+    with _open(path) as git:
+        fields = _exec(git, ["log", "-z", "--format=%H%x00%B", "--end-of-options", span]).text
+        parts = fields.split("\0")
+        on_branch = {commit.strip() for commit in parts[0::2]} - {""}
+        carried: dict[str, str] = {}
+        for commit, message in zip(parts[0::2], parts[1::2], strict=False):
+            for picked in _PICKED_FROM.findall(message):
+                carried.setdefault(picked, commit.strip())
+        for target in targets:
+            if target in on_branch:
+                found[target] = Containment("ancestry", target)
+            elif target in carried:
+                found[target] = Containment("trailer", carried[target])
+        rest = [target for target in targets if target not in found]
+        if not (rest and on_branch):
+            return found
+        carriers: dict[str, str] = {}
+        for patch_id, carrier in _patch_ids(git, [span]):  # newest first, as `git log` lists
+            carriers.setdefault(patch_id, carrier)
+        if not carriers:
+            return found
+        for patch_id, target in _patch_ids(git, rest, walk=False):
+            if patch_id in carriers:
+                found.setdefault(target, Containment("patch-id", carriers[patch_id]))
+    return found
 
 
 def commit_parents(path: Path, shas: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -120,8 +159,10 @@ class PendingPicks:
     ) -> None:
         self.tree, self.shas, self.start, self.process = tree, shas, start, process
 
-    def result(self) -> PicksResult:
-        """Wait for git; the commits it made, and whether it stopped (then undone)."""
+    def result(self, *, then: Callable[[str], object] | None = None) -> PicksResult:
+        """Wait for git; the commits it made, and whether it stopped (then undone). ``then``
+        is called with the worktree's new HEAD once git made every commit, before they are
+        listed: the caller may start git on the next picks there meanwhile."""
         try:
             _, err = self.process.communicate(timeout=LOCAL_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -130,11 +171,14 @@ class PendingPicks:
             self._undo()
             raise GitError(f"git cherry-pick of {len(self.shas)} commits timed out") from None
         stopped = self.process.returncode != 0
+        tip = "HEAD" if stopped else _worktree_head(self.tree.path)
+        if then is not None and not stopped:
+            then(tip)
         if not stopped and len(self.shas) == 1:
-            commits: tuple[str, ...] = (_worktree_head(self.tree.path),)
+            commits: tuple[str, ...] = (tip,)
         else:
             git = Git(str(self.tree.path))
-            span = ["rev-list", "--reverse", "--end-of-options", f"{self.start}..HEAD"]
+            span = ["rev-list", "--reverse", "--end-of-options", f"{self.start}..{tip}"]
             commits = tuple(_exec(git, span).text.split())
         if stopped:
             self._undo()

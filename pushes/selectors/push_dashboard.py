@@ -403,7 +403,8 @@ def push_summary(*, push: Push) -> str:
         .order_by("trunk_position", "pk")
     )
     out = [p for p in picks if p.state == PickState.SHIPPED and p.shipped_with_id == push.pk]
-    not_out = [p for p in picks if p not in out]
+    shipped_here = {p.pk for p in out}  # by key: `p not in out` compared models, n * n
+    not_out = [p for p in picks if p.pk not in shipped_here]
     shipped = len(out) + len(late)
     lines = [f"Push {push.label} of {push.branch.name}: {shipped} picks shipped in {push.tag}."]
     if out or late:

@@ -1,7 +1,10 @@
 """How a push's picks get onto its branch, exactly once: a push no run has touched merges in
-few git processes (``merge_fresh``), a resumed one asks the branch before each pick
-(``merge_one``); a pick that conflicts or breaks the tests stays off the branch and its
-requestor is told. The merging phase that calls these is ``_merge`` in pushes.services.push_run.
+few git processes (``merge_fresh``); a resumed one asks the branch once which picks it carries
+already (``merge_resumed``: one pass over its trailers and patch-ids) and merges the rest the
+same way; a pick the pass cannot settle, or one that comes out empty or conflicting, gets the
+full search of ``merge_one``. A pick that conflicts or breaks the tests stays off the branch
+and its requestor is told. The merging phase that calls these is ``_merge`` in
+pushes.services.push_run.
 
 Nothing reaches the branch that is not approved and confirmed at the moment it is recorded: a
 pick is recorded as picked by one conditional update (confirmed -> picked) *before* the branch
@@ -16,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import Literal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from common.redact import redact
@@ -25,8 +29,8 @@ from pushes import git
 from pushes.choices import NotificationKind, PickState, PushStep, TestRunState
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, TestRun
 from pushes.services.notifications import karma_suggest, notify
+from pushes.services.pick_records import pick_record_picked, picks_record_picked
 from pushes.services.transitions import IllegalTransition, pick_transition
-from pushes.statuscache import status_changed
 
 LOG_LIMIT = 100_000  # characters of a test log kept in the database: the end
 
@@ -50,37 +54,51 @@ def resuming(push: Push, picks: list[Pick], carried: dict[str, str]) -> bool:
 CHUNK = 20  # picks one git process applies in turn, when no tests run between them
 
 
-def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
+def merge_fresh(
+    push: Push,
+    picks: list[Pick],
+    tree: git.Worktree,
+    path: Path,
+    head: str,
+    *,
+    parents: dict[str, tuple[str, ...]] | None = None,
+) -> None:
     """Merge the picks of a push no run has touched, in few git processes.
 
     Exactly once without a search per pick: the branch is where this run found it and carries
     none of these picks (`resuming`), so a clean cherry-pick is a pick not yet there, and a
     pick that comes out empty or conflicting gets the full search of `merge_one`, which names
     where it already is. git cherry-picks a chunk of picks at a time in the worktree (one pick
-    when tests run after each); then, as before, the branch moves by compare-and-swap to each
-    pick's commit in turn and each pick is recorded before the branch moves again, while git
-    already picks the next chunk. A branch moved under the run hands the rest to `merge_one`.
+    when tests run after each); then the chunk's picks are recorded in one transaction and the
+    branch moves by compare-and-swap to the last recorded one's commit, never past a pick not
+    recorded, while git already picks the next chunk. A branch moved under the run hands the
+    rest to `merge_one`.
     """
     branch = push.branch
     testing = bool(branch.repository.test_command)
-    try:
-        parents = git.commit_parents(path, [pick.sha for pick in picks])
-    except git.GitError:  # a revision git does not know: each pick's own search says which
-        parents = {}
+    if parents is None:
+        parents = _parents(path, picks)
     queue, size = list(picks), 1 if testing else CHUNK
     tip = head  # the worktree's HEAD, where the next chunk starts
     running: tuple[list[Pick], git.PendingPicks] | None = None
+
+    def go_on(at: str) -> None:
+        """git starts on the next chunk at `at` (unless it may hold a pick on the branch)."""
+        nonlocal running
+        if running is None and queue and not _maybe_on_branch(queue[0], branch, parents):
+            running = _start(push, tree, queue, parents, at, size)
+
     try:
         with git.branch_mover(path, branch.name) as move:
             while queue or running:
-                if running is None:
-                    if _maybe_on_branch(queue[0], branch, parents):
-                        head = tip = _merge_careful(push, queue.pop(0), tree, path)
-                        continue
-                    running = _start(push, tree, queue, parents, tip, size)
+                go_on(tip)
+                if running is None:  # the next pick may be on the branch: it is asked first
+                    head = tip = _merge_careful(push, queue.pop(0), tree, path)
+                    continue
                 chunk, pending = running
                 running = None
-                done = pending.result()
+                # Without tests, git goes on as soon as a chunk made every commit.
+                done = pending.result(then=None if testing else go_on)
                 applied = list(zip(chunk, done.commits, strict=False))
                 failed = chunk[len(applied) :] if done.stopped else []
                 if testing and applied:
@@ -90,8 +108,8 @@ def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, h
                         _tests_failed(push, applied[0][0], test)
                         continue
                 tip = applied[-1][1] if applied and not failed else tip
-                if queue and not failed and not _maybe_on_branch(queue[0], branch, parents):
-                    running = _start(push, tree, queue, parents, tip, size)  # git goes on
+                if not failed:
+                    go_on(tip)
                 head, landed = _land(applied, head, move)
                 if landed < len(applied):
                     # The branch moved under the run, or the pick left CONFIRMED under it:
@@ -106,6 +124,15 @@ def merge_fresh(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, h
     finally:
         if running:
             running[1].cancel()
+
+
+def _parents(path: Path, picks: list[Pick]) -> dict[str, tuple[str, ...]]:
+    """Each pick's revision's parents, in one git call; none when git does not know one of
+    them (then each pick's own search says which)."""
+    try:
+        return git.commit_parents(path, [pick.sha for pick in picks])
+    except git.GitError:
+        return {}
 
 
 def _carefully(
@@ -125,17 +152,19 @@ def _carefully(
 
 
 def _land(applied: list[tuple[Pick, str]], head: str, move: git.BranchMover) -> tuple[str, int]:
-    """Record each applied pick and move the branch to its commit, in turn; stops at the first
-    that does not go through (the pick is no longer confirmed, or the branch moved under the
-    run). Returns the branch's head and how many landed."""
-    for n, (pick, commit) in enumerate(applied):
-        if not pick_record_picked(pick, commit):
-            return head, n  # withdrawn, rejected or deferred during the push: left out
-        move.send(commit, head)
-        if not _moved(move):
-            return head, n  # recorded, not on the branch: `merge_one` applies it again
-        head = commit
-    return head, len(applied)
+    """Record the applied picks, then move the branch to the last recorded one's commit: the
+    picks up to the first that is no longer confirmed (withdrawn, rejected or deferred during
+    the push: left out), in one transaction; none if the branch moved under the run (then the
+    recorded picks lack their commits on the branch, and `merge_one` applies them again).
+    Returns the branch's head and how many landed."""
+    landed = picks_record_picked(applied)
+    if not landed:
+        return head, 0
+    commit = applied[landed - 1][1]
+    move.send(commit, head)
+    if not _moved(move):
+        return head, 0
+    return commit, landed
 
 
 def _start(
@@ -153,8 +182,13 @@ def _start(
         chunk.append(queue.pop(0))
     merges = any(len(parents[pick.sha]) > 1 for pick in chunk)
     shas = [pick.sha for pick in chunk]
-    push_step(push_id=push.pk, step=PushStep.APPLYING, pick=chunk[0])  # one write a chunk
-    return chunk, git.worktree_picks_start(tree, shas, start=tip, merges=merges)
+    pending = git.worktree_picks_start(tree, shas, start=tip, merges=merges)
+    try:
+        push_step(push_id=push.pk, step=PushStep.APPLYING, pick=chunk[0])  # git runs meanwhile
+    except BaseException:
+        pending.cancel()  # not handed back: no caller would stop it
+        raise
+    return chunk, pending
 
 
 def _moved(move: git.BranchMover) -> bool:
@@ -166,10 +200,54 @@ def _moved(move: git.BranchMover) -> bool:
     return True
 
 
-def merge_careful_each(push: Push, picks: list[Pick], tree: git.Worktree, path: Path) -> None:
-    """Merge each pick asking the branch first (`merge_one`): a run resumed after a crash."""
+def merge_resumed(push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str) -> None:
+    """Merge the picks of a push an earlier run got somewhere with (`resuming`), each exactly
+    once, asking the branch once for all of them rather than once a pick.
+
+    One pass over the branch since the cut (`git.branch_carries`: its commits, `-x` trailers
+    and patch-ids) finds each pick it carries already, as `merge_one` would: such a pick is
+    recorded where it is. A pick recorded by the run before whose commit the branch lacks is
+    applied again. The branch carries none of the others, which is what `merge_fresh` needs:
+    they go through it, in trunk order between those. A pick the search cannot settle (a
+    revision from before the cut) gets `merge_one`, as in `merge_fresh`.
+    """
+    branch = push.branch
+    parents = _parents(path, picks)
+    asked = [pick.sha for pick in picks if not _maybe_on_branch(pick, branch, parents)]
+    found = git.branch_carries(path, branch.base_sha, head, asked)
+    fresh: list[Pick] = []
     for pick in picks:
-        merge_one(push, pick, tree, path)
+        if pick.state == PickState.CONFIRMED and pick.sha not in found:
+            fresh.append(pick)
+            continue
+        if fresh:
+            head, fresh = _merge_fresh_at(push, fresh, tree, path, head, parents), []
+        if _maybe_on_branch(pick, branch, parents):
+            head = _merge_careful(push, pick, tree, path)
+            continue
+        state = Pick.objects.filter(pk=pick.pk).values_list("state", flat=True).first()
+        if state != pick.state:  # moved by a person during the push: their move stands
+            continue
+        if tree.head() != head:
+            tree.reset_hard(head)
+        where = found.get(pick.sha)
+        if pick.state == PickState.CONFIRMED and where is not None:
+            _record(pick, where.sha, f"Found on the branch as {where.sha[:10]} ({where.how}).")
+        else:  # recorded by the run before
+            _apply_recorded(push, pick, tree, path, head, found=where)
+            head = git.branch_tip(path, branch.name)
+    if fresh:
+        _merge_fresh_at(push, fresh, tree, path, head, parents)
+
+
+def _merge_fresh_at(
+    push: Push, picks: list[Pick], tree: git.Worktree, path: Path, head: str, parents: dict
+) -> str:
+    """`merge_fresh` from `head`, the worktree put there first; returns the branch's head."""
+    if tree.head() != head:
+        tree.reset_hard(head)
+    merge_fresh(push, picks, tree, path, head, parents=parents)
+    return git.branch_tip(path, push.branch.name)
 
 
 def _merge_careful(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> str:
@@ -185,56 +263,6 @@ def _maybe_on_branch(pick: Pick, branch: ReleaseBranch, parents: dict) -> bool:
         return True
     position, base = pick.trunk_position, branch.base_position
     return position is None or base is None or position <= base
-
-
-def pick_record_picked(pick: Pick, sha: str) -> bool:
-    """Record a pick the branch now carries: CONFIRMED -> PICKED with its commit and event,
-    what `pick_transition` writes, as one conditional update. False if the pick is no longer
-    confirmed (withdrawn under the run, say): then nothing is written."""
-    now = timezone.now()
-    reason = f"Cherry-picked as {sha[:10]}."
-    if connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
-        "server_side_binding"
-    ):
-        # One round trip rather than four (BEGIN, UPDATE, INSERT, COMMIT): on a busy machine
-        # each waits for the server to be scheduled. Two statements in one simple query run
-        # as one transaction; the insert finds the pick only if this update moved it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _PICKED_SQL,
-                [PickState.PICKED, sha, now, pick.pk, PickState.CONFIRMED,
-                 now, PickState.CONFIRMED, PickState.PICKED, reason,
-                 pick.pk, PickState.PICKED, sha, now],
-            )  # fmt: skip
-            cursor.nextset()
-            recorded = bool(cursor.fetchall())
-        if recorded:
-            status_changed()  # raw SQL: no queryset tells the status cache
-        return recorded
-    with transaction.atomic():
-        moved = Pick.objects.filter(pk=pick.pk, state=PickState.CONFIRMED).update(
-            state=PickState.PICKED, result_sha=sha, updated_at=now
-        )
-        if moved:
-            PickEvent.objects.create(
-                pick_id=pick.pk,
-                at=now,
-                from_state=PickState.CONFIRMED,
-                to_state=PickState.PICKED,
-                reason=reason,
-            )
-    return bool(moved)
-
-
-_PICKED_SQL = f"""
-UPDATE "{Pick._meta.db_table}" SET "state" = %s, "result_sha" = %s, "updated_at" = %s
-WHERE "id" = %s AND "state" = %s;
-INSERT INTO "{PickEvent._meta.db_table}" ("pick_id", "actor_id", "at", "from_state", "to_state",
-    "reason")
-SELECT "id", NULL, %s, %s, %s, %s FROM "{Pick._meta.db_table}"
-WHERE "id" = %s AND "state" = %s AND "result_sha" = %s AND "updated_at" = %s
-RETURNING "pick_id"
-""".strip()
 
 
 def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
@@ -278,12 +306,22 @@ def merge_one(push: Push, pick: Pick, tree: git.Worktree, path: Path) -> None:
     git.branch_advance(path, branch.name, result.sha, head)
 
 
-def _apply_recorded(push: Push, pick: Pick, tree: git.Worktree, path: Path, head: str) -> None:
+def _apply_recorded(
+    push: Push,
+    pick: Pick,
+    tree: git.Worktree,
+    path: Path,
+    head: str,
+    *,
+    found: git.Containment | None | Literal[False] = False,
+) -> None:
     """A pick recorded as picked whose commit the branch does not have: the run before died
     between the record and the branch's move, or the branch moved under it. It was confirmed
-    when it was recorded, so it goes on the branch now."""
+    when it was recorded, so it goes on the branch now. `found`: where the branch carries it
+    (None: nowhere), when the caller searched already."""
     branch = push.branch
-    found = git.find_in_branch(path, pick.sha, branch.name, branch.base_sha)
+    if found is False:
+        found = git.find_in_branch(path, pick.sha, branch.name, branch.base_sha)
     if found:
         _repoint(pick, found.sha, f"On the branch as {found.sha[:10]} ({found.how}).")
         return

@@ -4,9 +4,10 @@ and mark shipped every pick the pushed tag carries.
 
 Exactly once. The push's state records which phase it is in and each pick's state records
 whether it is on the branch; a run that starts again after a crash (a SIGKILLed worker, a
-redelivered task) asks the branch itself before each pick, so it never applies a pick twice and
-never skips one. One run at a time per branch: a lock, and a database constraint behind it.
-Every change of the push's state is a step of its story (PushEvent), never rewritten.
+redelivered task) asks the branch itself which picks it carries (once, for all of them), so it
+never applies a pick twice and never skips one. One run at a time per branch: a lock, and a
+database constraint behind it. Every change of the push's state is a step of its story
+(PushEvent), never rewritten.
 
 Origin is the truth. Before merging, the local branch takes origin's hand commits (and its own
 unpushed picks are rebuilt on them); a push that origin refuses because its branch moved
@@ -45,7 +46,12 @@ from pushes.choices import (
     TestRunState,
 )
 from pushes.locks import LockTimeout, repository_lock
-from pushes.models import BranchCommit, Engineer, Pick, Push, PushEvent, ReleaseBranch
+from pushes.models import (
+    Engineer,
+    Pick,
+    Push,
+    PushEvent,
+)
 from pushes.risk import LOW, pick_risk
 from pushes.selectors.push_dashboard import push_summary
 from pushes.services.branch_index import (
@@ -56,16 +62,16 @@ from pushes.services.branch_index import (
 from pushes.services.deploy import deploy_hook_call
 from pushes.services.notifications import announce, notify
 from pushes.services.push_merge import (
-    merge_careful_each,
     merge_fresh,
+    merge_resumed,
     push_step,
     resuming,
     tests_run,
 )
+from pushes.services.push_ship import picks_ship, picks_shipped_before
 from pushes.services.push_states import push_state_move
 from pushes.services.repositories import clone_path, scratch_dir
 from pushes.services.train import pick_carry, pick_roll, push_skip, push_skip_reason
-from pushes.services.transitions import pick_transition
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +122,7 @@ def _run_locked(push_id: int) -> Push:
         except git.GitError as error:
             _fail(push, f"{push.get_state_display()} failed: {error}")
         push = _fresh(push_id)
-    _shipped_before(push.branch)
+    picks_shipped_before(push.branch)
     return push
 
 
@@ -233,7 +239,7 @@ def _merge(push: Push) -> None:
         carried = git.branch_picks(path, branch.base_sha, head)
         with git.worktree(path, head, scratch_dir=scratch_dir()) as tree:
             if resuming(push, picks, carried):
-                merge_careful_each(push, picks, tree, path)
+                merge_resumed(push, picks, tree, path, head)
             else:
                 merge_fresh(push, picks, tree, path, head)
     if push.kind == PushKind.WEEKLY and repository.test_command:
@@ -271,9 +277,13 @@ def _to_merge(push: Push, path: object, head: str) -> list[Pick]:
     branch moved)."""
     picks = list(
         push.picks.filter(state__in=(PickState.CONFIRMED, PickState.PICKED))
-        .select_related("requestor__user", "branch__repository", "push")
+        .select_related("requestor__user")
         .order_by("trunk_position", "pk")
     )
+    for pick in picks:  # the push and its branch as loaded once, not joined into every row
+        pick.push = push
+        if pick.branch_id == push.branch_id:
+            pick.branch = push.branch
     recorded = [p for p in picks if p.state == PickState.PICKED]
     if recorded:
         on_branch = set(
@@ -433,51 +443,10 @@ def _ship(push: Push, *, deploy_error: str) -> None:
         )
         if not claimed:
             return
-        picked = (
-            Pick.objects.filter(branch=push.branch, state=PickState.PICKED)
-            .select_related("requestor__user", "push")
-            .order_by("trunk_position", "pk")
-        )
-        for pick in picked:
-            if pick.result_sha in in_tag:
-                _shipped(pick, push)
+        picked = Pick.objects.filter(branch=push.branch, state=PickState.PICKED)
+        ids = [pk for pk, sha in picked.values_list("pk", "result_sha") if sha in in_tag]
+        picks_ship(push, ids)
         summary = push_summary(push=push)
         for engineer in _release_engineers():
             notify(engineer=engineer, kind=NotificationKind.PUSH_SUMMARY, text=summary, push=push)
         announce(push=push, text=summary)
-
-
-def _shipped_before(branch: ReleaseBranch) -> None:
-    """Picks recorded as picked on a commit an earlier pushed tag carries already (someone
-    pushed the change by hand, and a push went out with it, before a push got to the pick):
-    shipped with that push, whatever this one's outcome."""
-    out = BranchCommit.objects.filter(branch=branch, shipped_with__isnull=False)
-    picked = Pick.objects.filter(
-        branch=branch, state=PickState.PICKED, result_sha__in=out.values("sha")
-    ).select_related("requestor__user", "push")
-    for pick in picked:
-        with transaction.atomic():
-            push = out.select_related("shipped_with").get(sha=pick.result_sha).shipped_with
-            assert push is not None
-            _shipped(pick, push, reason=f"Already in {push.tag}: the change was on the branch, "
-                     "pushed by hand, and went out with that push.")  # fmt: skip
-
-
-def _shipped(pick: Pick, push: Push, *, reason: str = "") -> None:
-    recorded = ""
-    if pick.push is not None and pick.push_id != push.pk:
-        recorded = f" (picked in push {pick.push.label}, which did not get it out)"
-    pick_transition(
-        pick_id=pick.pk,
-        to=PickState.SHIPPED,
-        actor=None,
-        reason=reason or f"In {push.tag}{recorded}.",
-        shipped_with=push,
-    )
-    notify(
-        engineer=pick.requestor,
-        kind=NotificationKind.SHIPPED,
-        text=f"Pick #{pick.pk} ({pick.short_sha} {pick.title}) shipped in {push.tag}.",
-        pick=pick,
-        push=push,
-    )

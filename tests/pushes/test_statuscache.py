@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from pushes import services, statuscache
 from pushes.choices import PickState
 from pushes.models import Pick, Push
+from tests.conftest import make_engineer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,7 +135,7 @@ def test_an_unreachable_cache_only_costs_the_lookup(settings, alice, landed, cap
 
 def test_a_pick_recorded_as_merged_drops_stored_answers(alice, landed):
     """The merge phase records a pick with its own SQL on PostgreSQL (no queryset sees it)."""
-    from pushes.services.push_merge import pick_record_picked
+    from pushes.services.pick_records import pick_record_picked
 
     client = token_client(alice)
     rev = landed["fix"][:10]
@@ -184,3 +185,43 @@ def test_an_answer_kept_for_a_query_string_is_not_served_for_a_path_that_spells_
     assert client.get("/api/revisions/", {"q": rev}).status_code == 200
     spelled = client.get(f"/api/revisions/%3Fq%3D{rev}/")  # the path "?q=<rev>"
     assert spelled.status_code == 400, spelled.content
+
+
+def test_the_lean_path_sends_what_the_api_view_sends_and_leaves_the_rest_to_it(
+    alice, landed, monkeypatch
+):
+    """A kept answer for a kept engineer's token goes out without DRF (pushes/api/revisions.py,
+    `revision_status`): the same bytes and headers. Anything else is the view's, refusals too."""
+    from pushes.api import revisions
+
+    through_drf = []
+    view = revisions._revision_view
+    monkeypatch.setattr(
+        revisions,
+        "_revision_view",
+        lambda request, **kw: through_drf.append(1) or view(request, **kw),
+    )
+    client = token_client(alice)
+    url = f"/api/revisions/{landed['fix'][:10]}/"
+    first = client.get(url)  # computed by the view, and kept with the token's row
+    lean = client.get(url)
+    assert len(through_drf) == 1
+    assert lean.status_code == first.status_code == 200
+    assert lean.content == first.content
+    headers = ("Content-Type", "Vary", "Allow", "Content-Length", "X-Frame-Options")
+    assert [lean.get(h) for h in headers] == [first.get(h) for h in headers]
+
+    for asked in ({"HTTP_ACCEPT": "text/html"}, {"HTTP_ACCEPT": "application/json; indent=2"}):
+        assert client.get(url, **asked).status_code == 200
+    assert client.get(url + "?format=json").content == first.content
+    assert client.head(url).status_code == 200
+    assert len(through_drf) == 5  # each of those went through the view
+
+    # A kept token of someone who is no engineer: the view's own refusal, in its shape.
+    guest = make_engineer("guest")
+    guest.delete()  # a user, no longer an engineer
+    outsider = token_client(guest)
+    refusals = [outsider.get(url) for _ in range(2)]  # the second with the token's row kept
+    assert [r.status_code for r in refusals] == [403, 403]
+    assert refusals[0].json() == refusals[1].json() and "error" in refusals[0].json()
+    assert len(through_drf) == 7
