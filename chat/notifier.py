@@ -7,11 +7,16 @@ The web inbox (the Notification row) is written either way; this only delivers i
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from contextlib import suppress
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from chat import blocks, slackapi
 from pushes.choices import NotificationKind, PickState
@@ -28,6 +33,52 @@ CLOSING_KINDS = (
     NotificationKind.DEFERRED,
 )
 _STILL_ASKING = (PickState.APPROVED, PickState.AWAITING_CONFIRMATION)
+# What Slack answers when a kept direct-message channel no longer takes messages.
+CHANNEL_GONE = ("channel_not_found", "is_archived", "not_in_channel")
+DIRECT_KEPT = 7 * 24 * 3600  # seconds a direct-message channel's id is kept
+
+
+class DirectChannels:
+    """The direct-message channel between the bot and each Slack user, by user id, kept in the
+    cache (shared through Redis when configured, else per process). Keyed by the workspace's
+    API address and token too: an engineer linked to another Slack account has another user id,
+    and another workspace other channels. An unreachable cache is a miss, never an error.
+    `namespace` keeps one set of channels apart from another (each test has its own)."""
+
+    def __init__(self, namespace: str = "") -> None:
+        self.namespace = namespace
+
+    def _key(self, user_id: str) -> str:
+        scope = f"{self.namespace}|{slackapi.api_url()}|{settings.SLACK_BOT_TOKEN}".encode()
+        return f"slack-dm:{hashlib.sha256(scope).hexdigest()[:16]}:{user_id}"
+
+    def get(self, user_id: str) -> str | None:
+        try:
+            return cache.get(self._key(user_id))
+        except Exception as error:
+            log.warning("cache unreachable (%s): opening the direct message", type(error).__name__)
+            return None
+
+    def get_many(self, user_ids: list[str]) -> dict[str, str | None]:
+        """The kept channel (or None) of each user, in one round trip."""
+        keys = {self._key(user_id): user_id for user_id in user_ids}
+        try:
+            found = cache.get_many(list(keys))
+        except Exception as error:
+            log.warning("cache unreachable (%s): opening the direct messages", type(error).__name__)
+            found = {}
+        return {user_id: found.get(key) for key, user_id in keys.items()}
+
+    def keep(self, user_id: str, channel: str) -> None:
+        with suppress(Exception):
+            cache.set(self._key(user_id), channel, DIRECT_KEPT)
+
+    def forget(self, user_id: str) -> None:
+        with suppress(Exception):
+            cache.delete(self._key(user_id))
+
+
+direct_channels = DirectChannels()
 
 
 class SlackNotifier:
@@ -35,12 +86,20 @@ class SlackNotifier:
 
     def __init__(self, client: WebClient | None = None) -> None:
         self._client = client
+        self._channels: dict[str, str | None] = {}  # direct channels read by `prepare`
 
     @property
     def client(self) -> WebClient:
         if self._client is None:
             self._client = slackapi.client()
         return self._client
+
+    def prepare(self, notifications: list[Notification]) -> None:
+        """About to deliver these notices: read their engineers' kept direct-message channels
+        in one go rather than one by one."""
+        users = [n.engineer.chat_id for n in notifications if n.engineer.chat_id]
+        if slackapi.configured() and users:
+            self._channels.update(direct_channels.get_many(users))
 
     def deliver(self, notification: Notification) -> bool:
         """Send one notice as a direct message and record where it went. True: sent now."""
@@ -55,11 +114,8 @@ class SlackNotifier:
             )
             return False
         try:
-            channel = self.client.conversations_open(users=user_id)["channel"]["id"]
-            sent = self.client.chat_postMessage(
-                channel=channel,
-                text=blocks.escape(notification.text),
-                blocks=blocks.notice(notification),
+            sent = self.post_direct(
+                user_id, text=blocks.escape(notification.text), blocks=blocks.notice(notification)
             )
         except SlackApiError as error:
             log.warning("notice %s to %s not delivered: %s", notification.pk, user_id, error)
@@ -71,6 +127,30 @@ class SlackNotifier:
         if notification.kind in CLOSING_KINDS and notification.pick is not None:
             confirmation_answered(notification.pick, client=self.client, unanswered_only=True)
         return True
+
+    def post_direct(self, user_id: str, *, text: str, blocks: list[dict]) -> SlackResponse:
+        """Post a message to the direct-message channel of Slack user `user_id`.
+
+        The channel's id is kept from an earlier `conversations.open` (`direct_channels`), so a
+        person told again costs one call, not two (Slack allows `conversations.open` some 50
+        calls a minute). A kept id Slack no longer takes is opened afresh, once.
+        """
+        kept = (
+            self._channels.pop(user_id)
+            if user_id in self._channels
+            else direct_channels.get(user_id)
+        )
+        if kept:
+            try:
+                return self.client.chat_postMessage(channel=kept, text=text, blocks=blocks)
+            except SlackApiError as error:
+                if error.response.get("error") not in CHANNEL_GONE:
+                    raise
+                direct_channels.forget(user_id)
+        channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+        sent = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        direct_channels.keep(user_id, channel)
+        return sent
 
     def copy(self, notification: Notification, channel: str) -> tuple[str, str] | None:
         """Post a copy of a notice in a channel (its engineer asked for one there too), naming

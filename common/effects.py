@@ -35,6 +35,30 @@ def side_effect_claim(key: str, *, stale_after: dt.timedelta = STALE_AFTER) -> b
     return bool(taken)
 
 
+def side_effects_claim(keys: list[str]) -> set[str]:
+    """Of `keys`, those the caller may do now, as `side_effect_claim` answers for each: one
+    insert when none was claimed before (the usual case), else key by key. Commits at once."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return set()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            SideEffect.objects.bulk_create([SideEffect(key=key, claimed_at=now) for key in keys])
+        return set(keys)
+    except IntegrityError:  # some were claimed already (a task run twice): ask for each
+        return {key for key in keys if side_effect_claim(key)}
+
+
+def side_effects_finish(*, done: list[str], released: list[str]) -> None:
+    """`side_effect_done` for the keys in `done` and `side_effect_release` for those in
+    `released`, a statement each."""
+    if done:
+        SideEffect.objects.filter(key__in=done).update(done_at=timezone.now(), outcome="")
+    if released:
+        SideEffect.objects.filter(key__in=released, done_at__isnull=True).delete()
+
+
 def side_effect_done(key: str, *, outcome: str = "") -> None:
     """The effect happened (or was tried and answered): it is never claimed again."""
     SideEffect.objects.filter(key=key).update(done_at=timezone.now(), outcome=outcome)

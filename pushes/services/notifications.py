@@ -23,9 +23,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from common.effects import side_effect_claim, side_effect_done, side_effect_release
+from common.effects import (
+    side_effect_claim,
+    side_effect_done,
+    side_effect_release,
+    side_effects_claim,
+    side_effects_finish,
+)
 from common.queue import enqueue
-from common.redact import redact
+from common.redact import redact, redact_all
 from karma.selectors import karma_stars
 from pushes.choices import NotificationKind, Role
 from pushes.models import Engineer, Notification, Pick, Push
@@ -44,7 +50,7 @@ HELD_AT_MOST = dt.timedelta(days=1)
 # Notices per delivery task when many are written at once (a push's confirmations): few enough
 # that every worker process gets a share and the first ones leave at once, many enough that a
 # task's start (a database connection, a Slack client) is paid once for the chunk.
-DELIVERY_CHUNK = 20
+DELIVERY_CHUNK = 100
 
 
 def notify(
@@ -74,9 +80,9 @@ def notify_many(*, notices: list[Notification]) -> list[Notification]:
     """Record many notices (unsaved rows) in one insert and, after commit, hand them to the
     chat notifiers in chunks: the same rows and deliveries as `notify` on each in turn."""
     now = timezone.now()
-    for notice in notices:
+    for notice, text in zip(notices, redact_all([n.text for n in notices]), strict=True):
         notice.created_at = now
-        notice.text = redact(notice.text)
+        notice.text = text
     created = Notification.objects.bulk_create(notices)
     if settings.RELEASEBOT_NOTIFIERS and created:
         notifications_queue(notification_ids=[notice.pk for notice in created])
@@ -149,16 +155,53 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
     """Send each notice through every configured notifier, as `notification_deliver` would.
 
     A notice that fails is logged and left undelivered, for the tick to queue again on its
-    own; the others go on. Each is checked just before it is sent, so a notice another task
-    delivered meanwhile is not sent twice.
+    own; the others go on. The direct messages of the chunk are claimed in one write before
+    any is sent, so a notice another run of the task holds or delivered is not sent twice;
+    each records its delivery as it goes out (the notifier's conditional update), and the
+    claims are closed together at the end: done for those delivered, released for the rest.
     """
-    notices = _to_deliver().filter(pk__in=notification_ids, delivered_at__isnull=True)
+    notices = list(
+        _to_deliver().filter(pk__in=notification_ids, delivered_at__isnull=True).order_by("pk")
+    )
+    if not notices:
+        return
     notifiers = [import_string(path)() for path in settings.RELEASEBOT_NOTIFIERS]
-    for notification in notices.order_by("pk"):
-        try:
-            _deliver_once(notification, notifiers)
-        except Exception:
-            log.exception("notice %s not delivered; the tick will retry", notification.pk)
+    for notifier in notifiers:
+        if hasattr(notifier, "prepare"):
+            notifier.prepare(notices)
+    now = timezone.now()
+    routed = [(notice, notification_routing(notification=notice, now=now)) for notice in notices]
+    claimed = side_effects_claim(
+        [
+            f"notice-{notice.pk}"
+            for notice, routing in routed
+            if routing.direct and routing.held_until is None
+        ]
+    )
+    done: list[str] = []
+    try:
+        for notice, routing in routed:
+            key = f"notice-{notice.pk}"
+            try:
+                if routing.channel:
+                    _copy_once(notice, notifiers, routing.channel, is_delivery=not routing.direct)
+                if key in claimed and _direct_send(notice, notifiers):
+                    done.append(key)
+            except Exception:
+                log.exception("notice %s not delivered; the tick will retry", notice.pk)
+    finally:
+        side_effects_finish(done=done, released=sorted(claimed - set(done)))
+
+
+def _direct_send(notification: Notification, notifiers: list) -> bool:
+    """Send a claimed notice through every notifier: whether it was delivered (a notifier
+    that sent it says so, or the row shows it)."""
+    sent = False
+    for notifier in notifiers:
+        sent = notifier.deliver(notification) is True or sent
+    return (
+        sent or Notification.objects.filter(pk=notification.pk, delivered_at__isnull=False).exists()
+    )
 
 
 def _deliver_once(notification: Notification, notifiers: list) -> None:

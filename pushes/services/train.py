@@ -44,10 +44,13 @@ def _when(push: Push) -> str:
     return times.when(push.scheduled_at, push.branch.repository)
 
 
-def _confirmation_text(pick: Pick, push: Push, when: str) -> str:
+def _rolls_to(push: Push) -> str:
+    """Where a pick of `push` that is not confirmed goes, in the confirmation's words."""
     nxt, then = what_next(branch=push.branch, after=push.scheduled_at)
-    if nxt is not None:
-        then = "the next push"
+    return "the next push" if nxt is not None else then
+
+
+def _confirmation_text(pick: Pick, push: Push, when: str, then: str) -> str:
     return (
         f"Are you online to support pick #{pick.pk} ({pick.short_sha} {pick.title}) in "
         f"push {push.label} of {pick.branch.name} at {when}? Confirm, or it rolls to {then}."
@@ -64,7 +67,7 @@ def pick_ask_confirmation(*, pick: Pick) -> Pick:
         notify(
             engineer=pick.requestor,
             kind=NotificationKind.CONFIRM,
-            text=_confirmation_text(pick, push, _when(push)),
+            text=_confirmation_text(pick, push, _when(push), _rolls_to(push)),
             pick=pick,
             push=push,
         )
@@ -109,13 +112,13 @@ def _picks_ask_confirmation(push: Push) -> None:
         for pick in picks
         for old, new in moves[pick.state]
     )
-    when = _when(push)
+    when, then = _when(push), _rolls_to(push)  # the same for every pick of the push
     notify_many(
         notices=[
             Notification(
                 engineer=pick.requestor,
                 kind=NotificationKind.CONFIRM,
-                text=_confirmation_text(pick, push, when),
+                text=_confirmation_text(pick, push, when, then),
                 pick=pick,
                 push=push,
             )

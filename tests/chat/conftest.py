@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ import pytest
 from slack_bolt.adapter.django import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
+from chat import notifier
 from chat import slack as slack_module
 from tests.chat.slack_stub import TEAM, TOKEN, SlackStub
 from tests.pushes.conftest import MONDAY, SUNDAY_CUT, branch, landed, monday  # noqa: F401
@@ -157,6 +159,8 @@ def slack(settings, stub, client, monkeypatch, eager_celery):
     settings.SLACK_APP_TOKEN = ""
     settings.SLACK_API_URL = stub.api_url
     settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    # Direct-message channels kept by an earlier test (a stand-in on the same port) stay there.
+    monkeypatch.setattr(notifier, "direct_channels", notifier.DirectChannels(uuid.uuid4().hex))
     executor = TrackingExecutor()
     app = slack_module.build_app(executor=executor)
     errors = []

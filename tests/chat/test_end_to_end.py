@@ -92,11 +92,9 @@ def test_a_pick_asked_for_in_slack_is_confirmed_by_button_ships_and_status_says_
         f"Are you online to support pick #{pick.pk} ({short} Fix module 1) in push 2026-11-24.1 "
         "of release/2026-11-22 at Tue 24 Nov 11:00 PST? Confirm, or it rolls to the next push."
     )
-    assert [seen(c) for c in calls] == [
-        ("conversations.open", "UALICE"),
-        ("chat.postMessage", "DALICE", question),
-    ]
-    asked = calls[1]
+    # Her direct-message channel is kept from the first message: no conversations.open again.
+    assert [seen(c) for c in calls] == [("chat.postMessage", "DALICE", question)]
+    asked = calls[0]
     assert asked.buttons == [tuple(s.format(pk=pick.pk) if s else s for s in b) for b in BUTTONS]
     assert asked.body["blocks"][:2] == [
         {"type": "section", "text": {"type": "mrkdwn", "text": f":raising_hand: {question}"}},
@@ -162,14 +160,13 @@ def test_a_pick_asked_for_in_slack_is_confirmed_by_button_ships_and_status_says_
     )
     calls = stub.take()
     assert [seen(c) for c in calls] == [
-        ("conversations.open", "UALICE"),
         ("chat.postMessage", "DALICE", f"Pick #{pick.pk} ({short} Fix module 1) shipped in {tag}."),
         ("conversations.open", "UREL"),
         ("chat.postMessage", "DREL", summary),
         ("chat.postMessage", "CSHOP", summary),
     ]
     assert all(c.buttons == [] for c in calls)
-    assert calls[4].block_text.splitlines() == [
+    assert calls[3].block_text.splitlines() == [
         f"*:package: Push 2026-11-24.1 of release/2026-11-22*: 1 pick shipped in `{tag}`.",
         "*Shipped* (1)",
         f"• #{pick.pk} `{short}` Fix module 1 · alice · risk low",

@@ -8,8 +8,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from chat import notifier
 from chat.commands import answer
 from chat.notifier import SlackNotifier
+from common.models import SideEffect
 from pushes import services, tasks
 from pushes.choices import NotificationKind, PickState, PushState
 from pushes.models import Engineer, Notification
@@ -135,6 +137,76 @@ def test_a_notice_failing_in_a_chunk_is_left_to_the_tick_and_the_rest_go_out(
         ("chat.postMessage", "DBOB", "For bob"),
     ]
     assert not undelivered.exists()
+
+
+def test_a_chunk_claims_once_sends_each_notice_once_and_retries_only_the_one_that_failed(
+    slack, stub, alice, bob, rel, settings
+):
+    settings.RELEASEBOT_NOTIFIERS = []  # written now, delivered below as a task would
+    people = [alice, bob, rel, make_engineer("dave"), make_engineer("erin")]
+    told = notifications.notify_many(
+        notices=[
+            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
+            for who in people
+        ]
+    )
+    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    chunk = [notice.pk for notice in told]
+    answer = stub.answer
+
+    def refuse_rel(method: str, body: dict, authorized: bool) -> dict:
+        if method == "chat.postMessage" and body.get("channel") == "DREL":
+            return {"ok": False, "error": "internal_error"}
+        return answer(method, body, authorized)
+
+    stub.answer = refuse_rel
+    notifications.notifications_deliver(notification_ids=chunk)  # rel's, in the middle, fails
+    sent = [c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"]
+    assert sent == ["DALICE", "DBOB", "DREL", "DDAVE", "DERIN"]  # DREL: tried, refused
+    claims = SideEffect.objects.filter(key__in=[f"notice-{pk}" for pk in chunk])
+    assert sorted(claims.values_list("key", flat=True)) == sorted(
+        f"notice-{n.pk}" for n in told if n.engineer != rel
+    )
+    assert not claims.filter(done_at__isnull=True).exists()  # rel's claim was released
+
+    # The task runs again (at-least-once), and Slack takes rel's message this time: only it goes.
+    stub.answer = answer
+    notifications.notifications_deliver(notification_ids=chunk)
+    assert [c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"] == ["DREL"]
+    assert not Notification.objects.filter(pk__in=chunk, delivered_at__isnull=True).exists()
+    # And once more: nothing left to send.
+    notifications.notifications_deliver(notification_ids=chunk)
+    assert stub.calls == []
+
+
+def test_a_second_message_uses_the_kept_direct_channel_and_a_gone_one_is_opened_again(
+    slack, stub, alice
+):
+    services.notify(engineer=alice, kind=NotificationKind.APPROVED, text="One")
+    assert [seen(c)[:2] for c in stub.take()] == [
+        ("conversations.open", "UALICE"),
+        ("chat.postMessage", "DALICE"),
+    ]
+    services.notify(engineer=alice, kind=NotificationKind.APPROVED, text="Two")
+    assert [seen(c)[:2] for c in stub.take()] == [("chat.postMessage", "DALICE")]
+    notifier.direct_channels.keep("UALICE", "DGONE")  # a channel Slack no longer takes
+    answer = stub.answer
+
+    def gone(method: str, body: dict, authorized: bool) -> dict:
+        if method == "chat.postMessage" and body.get("channel") == "DGONE":
+            return {"ok": False, "error": "channel_not_found"}
+        return answer(method, body, authorized)
+
+    stub.answer = gone
+    notice = services.notify(engineer=alice, kind=NotificationKind.APPROVED, text="Three")
+    assert [seen(c)[:2] for c in stub.take()] == [
+        ("chat.postMessage", "DGONE"),
+        ("conversations.open", "UALICE"),
+        ("chat.postMessage", "DALICE"),
+    ]
+    notice.refresh_from_db()
+    assert (notice.chat_channel, notice.delivered_at is not None) == ("DALICE", True)
+    assert notifier.direct_channels.get("UALICE") == "DALICE"
 
 
 def test_without_slack_configured_the_notifier_sends_nothing(settings, slack, stub, alice):

@@ -293,8 +293,7 @@ def test_not_this_time_rolls_the_pick_and_updates_the_message_in_place(slack, st
     calls = stub.take()
     assert [seen(c) for c in calls] == [
         ("auth.test", None, None, None),
-        ("conversations.open", "UALICE"),
-        (
+        (  # to the channel kept from the question: no conversations.open
             "chat.postMessage",
             "DALICE",
             f"Pick #{pick.pk} ({pick.short_sha}) was not confirmed: it rolls to push {rolled}.",
@@ -302,8 +301,8 @@ def test_not_this_time_rolls_the_pick_and_updates_the_message_in_place(slack, st
         ),
         ("chat.update", "DALICE", f"↪ Pick #{pick.pk} rolled to the next push: {rolled}.", None),
     ]
-    assert calls[3].body["ts"] == awaiting.chat_ts
-    assert calls[3].buttons == []
+    assert calls[2].body["ts"] == awaiting.chat_ts
+    assert calls[2].buttons == []
     pick.refresh_from_db()
     assert (pick.state, pick.push.label) == (PickState.DEFERRED, "2026-11-25.1")
 
