@@ -394,8 +394,8 @@ PICK_COLUMNS = [
     "author_email", "review_url", "requestor_id", "backup_id", "reason", "state",
     "lines_added", "lines_deleted", "files_changed", "paths", "review_comments",
     "review_status", "rolls", "conflict_files", "predicted_conflicts", "prerequisites",
-    "checked_at", "result_sha", "revert_sha", "urgent", "confirmed_at", "shipped_at",
-    "shipped_with_id",
+    "checked_at", "risk_rank", "risk_flagged", "result_sha", "revert_sha", "urgent",
+    "confirmed_at", "shipped_at", "shipped_with_id",
     "decided_risk", "created_at", "updated_at",
 ]  # fmt: skip
 EVENT_COLUMNS = ["id", "pick_id", "actor_id", "at", "from_state", "to_state", "reason"]
@@ -424,6 +424,7 @@ def _pick_row(pick_id, event_id, state, created, push, branch, position, history
         json.dumps([path]), comments, "unknown" if comments is None else "known",
         1 if "deferred" in PATHS[state] else 0,
         json.dumps([path] if state == "conflict" else []), "[]", "[]", created,
+        None, False,  # risk_rank: computed when the dashboard first asks
         f"{pick_id:040x}" if state in ("picked", "shipped", "reverted") else "", "", False,
         confirmed, shipped, push.pk if push and shipped else None, None, created, times[-1],
     )  # fmt: skip

@@ -36,3 +36,14 @@ class PushesConfig(AppConfig):
         post_delete.connect(status_changed, sender=Token, dispatch_uid="status-del-token")
         post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="status-user")
         post_delete.connect(status_changed, sender=get_user_model(), dispatch_uid="status-del-user")
+
+        from django.db.models.signals import pre_delete
+
+        from karma.models import Karma
+        from pushes.services.risk_index import karma_changed, pick_deleted, push_deleting
+
+        # Stars are an input of risk: the risk dashboard's kept ranks of the user's picks.
+        post_save.connect(karma_changed, sender=Karma, dispatch_uid="risk-karma")
+        post_delete.connect(karma_changed, sender=Karma, dispatch_uid="risk-del-karma")
+        post_delete.connect(pick_deleted, sender=models.Pick, dispatch_uid="risk-del-pick")
+        pre_delete.connect(push_deleting, sender=models.Push, dispatch_uid="risk-del-push")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django import forms
 
 from pushes import selectors
-from pushes.choices import BranchState
+from pushes.choices import PICK_OPEN_STATES, BranchState, PickState
 from pushes.models import Engineer, ReleaseBranch
+from pushes.selectors.risk_dashboard import FLAGGED, SORTS
 from pushes.services.picks import NO_REASON
 
 REASON_MAX = 2000
@@ -97,3 +98,30 @@ class ReasonForm(forms.Form):
             "null_characters_not_allowed": NUL_MESSAGE,
         },
     )
+
+
+class RiskFilterForm(forms.Form):
+    """The dashboard's GET parameters; a value that does not parse is dropped, not obeyed."""
+
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any state"), *((s, PickState(s).label) for s in PICK_OPEN_STATES)],
+    )
+    requestor = forms.CharField(required=False, max_length=150)
+    risk = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any risk"),
+            (FLAGGED, "Flagged: large and controversial"),
+            ("high", "High"),
+            ("medium", "Medium"),
+            ("low", "Low"),
+        ],
+    )
+    push = forms.RegexField(required=False, regex=r"^(none|[1-9]\d{0,11})$")
+    repository = forms.SlugField(required=False, max_length=100)
+    q = forms.CharField(required=False, max_length=200)
+    sort = forms.ChoiceField(
+        required=False, choices=[(f"{d}{n}", n) for n in SORTS for d in ("", "-")]
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6)

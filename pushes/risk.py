@@ -17,6 +17,9 @@ from pushes.models import Pick
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 LOW_KARMA = 3  # stars at or below which a requestor is a reason to look closer
+# A level as a rank, the riskiest first in ascending order (Pick.risk_rank)
+RANK_OF_LEVEL = {HIGH: 0, MEDIUM: 1, LOW: 2}
+LEVEL_OF_RANK = {rank: level for level, rank in RANK_OF_LEVEL.items()}
 
 
 @dataclass(frozen=True)

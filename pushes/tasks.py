@@ -36,6 +36,14 @@ def trunk_sync_all() -> None:
 
 
 @shared_task(ignore_result=True)
+def picks_risk_check() -> None:
+    """Every ten minutes: the risk dashboard's kept ranks computed again, and put right."""
+    from pushes.services.risk_index import picks_risk_check
+
+    picks_risk_check()
+
+
+@shared_task(ignore_result=True)
 def trunk_sync(repository_id: int) -> None:
     """Fetch one repository's trunk and index its new commits."""
     repository = Repository.objects.filter(pk=repository_id, is_active=True).first()

@@ -332,6 +332,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "forges.tasks.forge_sweep",
         "schedule": crontab(),  # every minute: pick asks and write-backs left undone
     },
+    "risk-check": {
+        "task": "pushes.tasks.picks_risk_check",
+        "schedule": crontab(minute="*/10"),  # the risk dashboard's kept ranks, put right
+    },
     "outbox-relay": {
         "task": "common.tasks.outbox_relay",
         "schedule": 10.0,  # seconds: what a commit could not queue (the broker was down)

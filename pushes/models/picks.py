@@ -20,6 +20,69 @@ from pushes.models.repositories import Engineer, sha_validator
 from pushes.models.train import Push, ReleaseBranch
 from pushes.statuscache import StatusQuerySet
 
+# What a pick's risk is computed from, of its own fields (pushes.risk.pick_risk): a write of
+# one of these empties its risk_rank. The rest of risk's inputs live elsewhere (stars, earlier
+# rejections, the push's time, the repository's settings): see pushes.services.risk_index.
+RISK_INPUTS = frozenset(
+    {
+        "lines_added",
+        "lines_deleted",
+        "files_changed",
+        "review_comments",
+        "paths",
+        "predicted_conflicts",
+        "push",
+        "push_id",
+        "requestor",
+        "requestor_id",
+        "branch",
+        "branch_id",
+        "sha",
+        "created_at",
+    }
+)
+_RISK_KEPT = frozenset({"risk_rank", "risk_flagged"})
+
+
+class PickQuerySet(StatusQuerySet):
+    """Bulk writes of picks that change a risk input empty the risk rank in the same statement;
+    a revision rejected empties the rank of its other open picks (risk counts rejections)."""
+
+    def update(self, **kwargs) -> int:
+        if RISK_INPUTS.intersection(kwargs):
+            kwargs["risk_rank"] = None
+        revisions: list[tuple[int, str]] = []
+        if "state" in kwargs or "sha" in kwargs:  # a rejection made, undone, or moved
+            rejected = (
+                self
+                if kwargs.get("state") == PickState.REJECTED
+                else self.filter(state=PickState.REJECTED)
+            )
+            revisions = list(rejected.values_list("branch__repository_id", "sha"))
+        if _RISK_KEPT.issuperset(kwargs):  # the index itself: no status shows it
+            rows = models.QuerySet.update(self, **kwargs)
+        else:
+            rows = super().update(**kwargs)
+        _rejected(revisions)
+        return rows
+
+    def bulk_update(self, objs, fields, *args, **kwargs) -> int:
+        if RISK_INPUTS.intersection(fields):
+            objs = list(objs)
+            for pick in objs:
+                pick.risk_rank = None
+            fields = [*fields, "risk_rank"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+def _rejected(revisions) -> None:
+    """Revisions were just rejected: the open picks of each in its repository rank again."""
+    wanted = Q()
+    for repository_id, sha in set(revisions):
+        wanted |= Q(branch__repository_id=repository_id, sha=sha)
+    if wanted:
+        Pick.objects.filter(wanted, state__in=PICK_OPEN_STATES).update(risk_rank=None)
+
 
 class Pick(models.Model):
     """A request to cherry-pick one trunk revision onto a release branch, and how it fared."""
@@ -68,6 +131,19 @@ class Pick(models.Model):
     checked_at = models.DateTimeField(
         null=True, blank=True, help_text="When the last dry run or rehearsal ran."
     )
+    # The risk dashboard's index: the pick's risk as `pushes.risk.pick_risk` says, kept so that
+    # the dashboard orders, counts and pages thousands of open picks in the database. Emptied
+    # by every write that changes an input (`PickQuerySet`, `save`), computed again before
+    # the dashboard reads: pushes.services.risk_index.
+    risk_rank = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The risk level by rank (0 high, 1 medium, 2 low); empty: to compute again.",
+    )
+    risk_flagged = models.BooleanField(
+        default=False, editable=False, help_text="Large and controversial (with risk_rank)."
+    )
     result_sha = models.CharField(
         max_length=40, blank=True, help_text="The commit the pick made on the branch."
     )
@@ -99,7 +175,7 @@ class Pick(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = StatusQuerySet.as_manager()
+    objects = PickQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -113,13 +189,51 @@ class Pick(models.Model):
         indexes = [
             models.Index(fields=["sha"], name="pick_sha"),
             models.Index(fields=["state", "branch"], name="pick_state_branch"),
+            # What the risk dashboard's counts and first page read: it scans this, not the table.
+            models.Index(
+                fields=[
+                    "branch",
+                    "state",
+                    "push",
+                    "risk_rank",
+                    "risk_flagged",
+                    "lines_added",
+                    "lines_deleted",
+                    "files_changed",
+                ],
+                name="pick_risk_index",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.sha[:10]} {self.title}"
 
+    def save(self, *args, update_fields=None, **kwargs) -> None:
+        """Saved with a risk input (or whole): its risk rank is computed again; a rejection
+        made or undone (or its revision changed): so are the revision's other picks'."""
+        if update_fields is None or RISK_INPUTS.intersection(update_fields):
+            self.risk_rank = None
+            if update_fields is not None:
+                update_fields = {*update_fields, "risk_rank"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+        loaded = getattr(self, "_loaded", {})
+        if update_fields is None or {"state", "sha"}.intersection(update_fields):
+            revisions = []
+            if self.state == PickState.REJECTED:
+                revisions.append((self.branch.repository_id, self.sha))
+            if loaded.get("state") == PickState.REJECTED:
+                revisions.append((self.branch.repository_id, loaded.get("sha") or self.sha))
+            _rejected(revisions)
+        self._loaded = {"state": self.state, "sha": self.sha}
+
     def get_absolute_url(self) -> str:
         return reverse("pick", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        pick = super().from_db(db, field_names, values)
+        pick._loaded = {name: pick.__dict__.get(name) for name in ("state", "sha")}
+        return pick
 
     @property
     def short_sha(self) -> str:

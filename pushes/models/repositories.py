@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import zoneinfo
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -23,6 +24,7 @@ from common.redact import (
     is_product_secret,
 )
 from pushes.choices import (
+    PICK_OPEN_STATES,
     FridayPolicy,
     ReviewTool,
     Role,
@@ -170,6 +172,35 @@ class Engineer(models.Model):
         return self.role == Role.RELEASE_ENGINEER or self.user.is_superuser
 
 
+# The settings a pick's risk is computed from (pushes.risk.pick_risk, pushes.cadence): a write
+# of one of these computes the risk ranks of the repository's picks again.
+REPOSITORY_RISK_INPUTS = frozenset(
+    {
+        "risk_size_threshold",
+        "risk_churn_threshold",
+        "hot_paths",
+        "confirm_lead_minutes",
+        "time_zone",
+    }
+)
+
+
+class RepositoryQuerySet(StatusQuerySet):
+    """Repositories whose risk settings change in bulk get their picks' risk ranked again."""
+
+    def update(self, **kwargs) -> int:
+        if REPOSITORY_RISK_INPUTS.intersection(kwargs):
+            picks_rank_again(branch__repository_id__in=self.values("pk"))
+        return super().update(**kwargs)
+
+
+def picks_rank_again(**where: object) -> None:
+    """Empty the kept risk rank (Pick.risk_rank) of the open picks that match `where`: an
+    input of their risk changed. Pick is found by name: it refers to this module's models."""
+    Pick = apps.get_model("pushes", "Pick")
+    Pick.objects.filter(state__in=PICK_OPEN_STATES, **where).update(risk_rank=None)
+
+
 class Repository(models.Model):
     """A codebase on a train: where it lives, its cadence, its tests, deploy hook and review tool.
 
@@ -288,7 +319,7 @@ class Repository(models.Model):
     trunk_synced_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
-    objects = StatusQuerySet.as_manager()
+    objects = RepositoryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "repositories"
@@ -296,6 +327,16 @@ class Repository(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, update_fields=None, **kwargs) -> None:
+        """Saved with a setting risk reads (or whole): its picks' risk ranks are computed
+        again."""
+        again = not self._state.adding and (
+            update_fields is None or REPOSITORY_RISK_INPUTS.intersection(update_fields)
+        )
+        super().save(*args, update_fields=update_fields, **kwargs)
+        if again:
+            picks_rank_again(branch__repository_id=self.pk)
 
     def get_absolute_url(self) -> str:
         return reverse("repository", args=[self.slug])

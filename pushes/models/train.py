@@ -16,7 +16,7 @@ from pushes.choices import (
     PushState,
     PushStep,
 )
-from pushes.models.repositories import Engineer, Repository, sha_validator
+from pushes.models.repositories import Engineer, Repository, picks_rank_again, sha_validator
 from pushes.statuscache import StatusQuerySet
 
 
@@ -58,6 +58,16 @@ class ReleaseBranch(models.Model):
         return self.state != BranchState.CLOSED
 
 
+class PushQuerySet(StatusQuerySet):
+    """A push's time is an input of its picks' risk (Friday, close to the push): moved in bulk,
+    their risk ranks are computed again (pushes.services.risk_index)."""
+
+    def update(self, **kwargs) -> int:
+        if "scheduled_at" in kwargs:
+            picks_rank_again(push_id__in=self.values("pk"))
+        return super().update(**kwargs)
+
+
 class Push(models.Model):
     """One push of a branch: the weekly ship or a daily push carrying confirmed picks."""
 
@@ -94,7 +104,7 @@ class Push(models.Model):
     )
     step_at = models.DateTimeField(null=True, blank=True, help_text="When the step began.")
 
-    objects = StatusQuerySet.as_manager()
+    objects = PushQuerySet.as_manager()
 
     class Meta:
         ordering = ["-scheduled_at"]
@@ -113,6 +123,15 @@ class Push(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch.name} {self.day:%Y-%m-%d}.{self.number}"
+
+    def save(self, *args, update_fields=None, **kwargs) -> None:
+        """Saved with its time (or whole): its picks' risk ranks are computed again."""
+        again = not self._state.adding and (
+            update_fields is None or "scheduled_at" in update_fields
+        )
+        super().save(*args, update_fields=update_fields, **kwargs)
+        if again:
+            picks_rank_again(push_id=self.pk)
 
     def get_absolute_url(self) -> str:
         return reverse("push", args=[self.pk])

@@ -29,7 +29,7 @@ from common import times
 from pushes.choices import PUSH_FINISHED_STATES, PickState, PushState
 from pushes.models import Pick, PickEvent, Push, Repository
 from pushes.risk import Risk
-from pushes.selectors.risk_dashboard import risk_rows
+from pushes.selectors.risk_rows import risk_rows
 
 # The outcomes, in the order the notes show them, with their headings.
 SHIPPED, CONFLICT, TESTS_FAILED, LEFT_OUT, REVERTED, PENDING = (

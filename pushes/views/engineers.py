@@ -26,7 +26,7 @@ from pushes.selectors.people import (
     engineer_sort_refusal,
     engineers_overview,
 )
-from pushes.selectors.risk_dashboard import Requestor, engineer_risk_rows
+from pushes.selectors.risk_rows import Requestor, engineer_risk_rows
 from pushes.services.pick_gate import karma_refusal
 from pushes.views import preferences
 from pushes.views.base import refused, signed_in_engineer

@@ -17,7 +17,6 @@ from html import escape
 from typing import cast
 from urllib.parse import urlencode, urlsplit
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
@@ -35,8 +34,8 @@ from karma.models import MAX_STARS
 from karma.services import karma_change
 from karma.templatetags.karma import stars
 from pushes import services
-from pushes.choices import PICK_OPEN_STATES, PickState
-from pushes.forms import ReasonForm
+from pushes.choices import PickState
+from pushes.forms import ReasonForm, RiskFilterForm
 from pushes.models import Engineer, Pick
 from pushes.moves import (
     APPROVE,
@@ -50,15 +49,13 @@ from pushes.moves import (
 )
 from pushes.selectors.progress import pushes_in_progress
 from pushes.selectors.risk_dashboard import (
-    FLAGGED,
-    PICK_MOVES,
     SORTS,
     RiskFilters,
-    RiskRow,
     dashboard_risk,
-    dashboard_risk_pushes,
+    dashboard_risk_options,
     dashboard_risk_row,
 )
+from pushes.selectors.risk_rows import PICK_MOVES, RiskRow
 from pushes.services.urgent import pick_urgent_note
 from pushes.views.base import release_engineer_required
 from pushes.views.engineers import karma_changed
@@ -85,30 +82,6 @@ def _moved(move: Move, pick: Pick) -> str:
     return f"{verb}{where}." if state == move.done else f"{verb}{where}: now {state}."
 
 
-class RiskFilterForm(forms.Form):
-    """The dashboard's GET parameters; a value that does not parse is dropped, not obeyed."""
-
-    state = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any state"), *((s, PickState(s).label) for s in PICK_OPEN_STATES)],
-    )
-    requestor = forms.CharField(required=False, max_length=150)
-    risk = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Any risk"),
-            (FLAGGED, "Flagged: large and controversial"),
-            ("high", "High"),
-            ("medium", "Medium"),
-            ("low", "Low"),
-        ],
-    )
-    push = forms.RegexField(required=False, regex=r"^(none|[1-9]\d{0,11})$")
-    sort = forms.ChoiceField(
-        required=False, choices=[(f"{d}{n}", n) for n in SORTS for d in ("", "-")]
-    )
-
-
 def _filters(params: QueryDict) -> tuple[RiskFilterForm, RiskFilters]:
     form = RiskFilterForm(params)
     form.is_valid()
@@ -116,10 +89,12 @@ def _filters(params: QueryDict) -> tuple[RiskFilterForm, RiskFilters]:
     return form, RiskFilters(**chosen)
 
 
-def _query(filters: RiskFilters, **changes: str) -> str:
+def _query(filters: RiskFilters, **changes: str | int) -> str:
     values = {**filters.__dict__, **changes}
     if values.get("sort") == "risk":
         values.pop("sort")
+    if values.get("page") == 1:
+        values.pop("page")
     return urlencode({name: value for name, value in values.items() if value})
 
 
@@ -141,45 +116,63 @@ def _table_context(
     **extra: object,
 ) -> dict[str, object]:
     """The table's context: the groups, each with its rows' HTML, and the sort links."""
-    groups = dashboard_risk(filters=filters)
+    found = dashboard_risk(filters=filters)
     page = reverse("risk-dashboard")
     sorts = {}
     for name in SORTS:
         active = filters.sort.lstrip("-") == name
         flipped = f"-{name}" if filters.sort == name else name
         sorts[name] = {
-            "href": _with_query(page, _query(filters, sort=flipped if active else name)),
+            "href": _with_query(page, _query(filters, sort=flipped if active else name, page=1)),
             "active": active,
             "reversed": filters.sort.startswith("-"),
         }
     row_html = RowHtml()
     sections = []
-    total = flagged = 0
-    for group in groups:
+    for group in found.groups:
         for row in group.rows:  # what a move just did to each pick, shown on its row
             row.done = (done or {}).get(row.pick.pk, "")
             row.error = (errors or {}).get(row.pick.pk, "")
-        # Only the HTML goes on: a template's context lives until the garbage collector finds
-        # it (Django's ContextDict and Context refer to each other), and thousands of rows
-        # kept that long cost a full collection every few pages.
         sections.append(
             {
                 "push": group.push,
                 "key": group.key,
-                "count": len(group.rows),
+                "count": group.count,
+                "shown": len(group.rows),
                 "flagged": group.flagged,
                 "mark": mark_safe(f"<!--risk-rows:{group.key}-->"),
                 "rows": "".join(row_html(row) for row in group.rows),
             }
         )
-        total += len(group.rows)
-        flagged += group.flagged
-    del groups
+    first = (found.page - 1) * found.per_page + 1
     return {
         "sections": sections,
         "filters": filters,
-        "total": total,
-        "flagged": flagged,
+        "filtered": any(
+            (
+                filters.state,
+                filters.requestor,
+                filters.risk,
+                filters.push,
+                filters.repository,
+                filters.q,
+            )
+        ),  # fmt: skip
+        "total": found.total,
+        "flagged": found.flagged,
+        "levels": found.levels,
+        "pager": {
+            "page": found.page,
+            "pages": found.pages,
+            "first": first if found.total else 0,
+            "last": min(found.total, found.page * found.per_page),
+            "previous": _with_query(page, _query(filters, page=found.page - 1))
+            if found.page > 1
+            else "",
+            "next": _with_query(page, _query(filters, page=found.page + 1))
+            if found.page < found.pages
+            else "",
+        },
         "sorts": sorts,
         "push_url": _prefix("push", 999999999),
         **extra,
@@ -364,11 +357,13 @@ def _gc_paused() -> Iterator[None]:
 def dashboard(request: HttpRequest, me: Engineer) -> HttpResponse:
     form, filters = _filters(request.GET)
     query = _query(filters)
+    pushes, repositories = dashboard_risk_options()
     with _gc_paused():
         context = _table_context(request, filters)
         context.update(
             form=form,
-            pushes=dashboard_risk_pushes(),
+            pushes=pushes,
+            repositories=repositories,
             in_progress=pushes_in_progress(),  # a push running now, shown live above the table
             table_url=_with_query(reverse("risk-table"), query),
             bulk_url=_with_query(reverse("risk-bulk-approve"), query),

@@ -3,6 +3,8 @@ with htmx, bulk approval, unlike; and the same number of queries for 10 picks as
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import itertools
 import re
 
@@ -11,10 +13,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from karma.models import KarmaEvent
 from karma.selectors import karma_stars
 from karma.services import karma_unlike
+from pushes import services
 from pushes.choices import BranchState, PickState, PushState, ReviewStatus
 from pushes.models import Pick, PickEvent, Push, ReleaseBranch, Repository
 from pushes.risk import pick_risk
@@ -203,7 +207,9 @@ def test_every_row_has_the_risk_the_picks_page_shows(client, rel, train):
     make_pick(train["small"].branch, train["small"].requestor, state=PickState.REJECTED,
               sha=train["small"].sha, push=None)  # fmt: skip
     on_dashboard = {
-        row.pick.pk: row for group in dashboard_risk(filters=RiskFilters()) for row in group.rows
+        row.pick.pk: row
+        for group in dashboard_risk(filters=RiskFilters()).groups
+        for row in group.rows
     }
     for name in ("flagged", "small", "unpushed", "carols", "shipped"):
         pick = Pick.objects.select_related("branch__repository", "push", "requestor__user").get(
@@ -401,14 +407,382 @@ def _queries(client: Client, url: str) -> int:
 
 
 def test_the_dashboard_takes_the_same_queries_for_10_picks_as_for_200(client, rel, branch):
+    """Counted twice: the first look after picks changed also computes their kept risk."""
     Repository.objects.filter(pk=branch.repository_id).update(hot_paths=["src/m1*.py"])
     signed_in(client, rel)
     urls = [reverse("risk-dashboard"), reverse("risk-table"), reverse("risk-table") + "?sort=age"]
     _crowd(branch, 10, 3)
-    few = [_queries(client, url) for url in urls]
+    few = [_queries(client, url) for url in urls + urls]
     assert len(row_ids(dashboard(client))) == 10
     _crowd(branch, 190, 40)
-    many = [_queries(client, url) for url in urls]
-    assert len(row_ids(dashboard(client))) == 200
+    many = [_queries(client, url) for url in urls + urls]
+    page = dashboard(client)
+    assert len(row_ids(page)) == 50 and "200 picks" in page  # a page of 50, all counted
     assert few == many
-    assert max(many) <= 12
+    assert max(many[3:]) <= 15 and max(many[:3]) <= 25  # as measured: 15 and 25 at most
+
+
+# --- pages of fifty -----------------------------------------------------------------------
+
+PAGER = re.compile(r"Picks (\d+)&ndash;(\d+) of (\d+) &middot; page (\d+) of (\d+)")
+SUMMARY = re.compile(r'<div class="muted">The open picks.*?</div>', re.S)
+
+
+def pager(page: str) -> tuple[int, ...] | None:
+    found = PAGER.search(page)
+    return tuple(int(n) for n in found.groups()) if found else None
+
+
+def link(page: str, rel: str) -> str | None:
+    """The pager's previous or next link, as the browser follows it."""
+    found = re.search(rf'<a class="btn small" href="([^"]*)" rel="{rel}">', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def levels(page: str) -> tuple[int, ...]:
+    found = re.search(r"(\d+) high</span>, <span[^>]*>(\d+) medium</span>, (\d+) low", page)
+    assert found, "no counts by level on the page"
+    return tuple(int(n) for n in found.groups())
+
+
+def follow(client: Client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return text(response)
+
+
+def every_page(client: Client, url: str) -> list[list[int]]:
+    """The rows of each page, from the first to the last by the pager's next links."""
+    pages = []
+    at: str | None = url
+    while at:
+        page = follow(client, at)
+        pages.append(row_ids(page))
+        at = link(page, "next")
+        assert len(pages) <= 10, "the next links do not end"
+    return pages
+
+
+@pytest.fixture
+def crowd(branch, alice, bob, carol):
+    """120 open picks over the first two pushes and none, sizes and comments repeating (ties
+    to break), carol's at two stars; and picks the dashboard must not count."""
+    pushes = [*branch.pushes.order_by("scheduled_at", "pk")[:2], None]
+    people = [alice, bob, carol]
+    picks = []
+    for i in range(120):
+        picks.append(
+            make_pick(
+                branch,
+                people[i % 3],
+                push=pushes[i % 3],
+                state=(PickState.REQUESTED, PickState.APPROVED)[i % 2],
+                lines_added=(3, 50, 200, 500)[i % 4],
+                files_changed=(1, 2, 6)[i % 5 % 3],
+                review_comments=(None, 0, 5, 14)[i % 7 % 4],
+                title=f"{('Fix', 'Speed up', 'Tidy')[i % 3]} {('checkout', 'search')[i % 2]} {i}",
+            )
+        )
+    for state in (PickState.SHIPPED, PickState.REJECTED, PickState.WITHDRAWN):
+        make_pick(branch, alice, state=state)
+    return picks
+
+
+def test_rel_pages_through_120_open_picks_fifty_at_a_time(client, rel, crowd):
+    signed_in(client, rel)
+    first = dashboard(client)
+    assert len(row_ids(first)) == 50 and pager(first) == (1, 50, 120, 1, 3)
+    assert "120 picks" in first and sum(levels(first)) == 120
+    assert link(first, "prev") is None and link(first, "next") == "/dashboard/risk/?page=2"
+
+    second = follow(client, link(first, "next"))
+    assert len(row_ids(second)) == 50 and pager(second) == (51, 100, 120, 2, 3)
+    assert SUMMARY.search(second).group(0) == SUMMARY.search(first).group(0)  # all counted
+    assert link(second, "prev") == "/dashboard/risk/" and link(second, "next").endswith("page=3")
+
+    third = follow(client, link(second, "next"))
+    assert len(row_ids(third)) == 20 and pager(third) == (101, 120, 120, 3, 3)
+    assert link(third, "next") is None and link(third, "prev").endswith("page=2")
+    back = follow(client, link(third, "prev"))
+    assert row_ids(back) == row_ids(second) and pager(back) == pager(second)
+
+    beyond = dashboard(client, page=99)  # past the end: the last page
+    assert row_ids(beyond) == row_ids(third) and pager(beyond) == (101, 120, 120, 3, 3)
+    assert link(beyond, "prev").endswith("page=2")
+
+
+def test_a_push_split_over_two_pages_counts_all_its_picks_on_both(client, rel, crowd):
+    push = crowd[1].push  # the second push: 40 picks, after the first push's 40
+    riding = {p.pk for p in crowd if p.push_id == push.pk}
+    signed_in(client, rel)
+    for number, shown in ((1, 10), (2, 30)):
+        page = dashboard(client, page=number)
+        assert len(riding.intersection(row_ids(page))) == shown
+        head = re.search(rf'<tbody id="push-{push.pk}".*?</th></tr>', page, re.S).group(0)
+        assert f"40 picks ({shown} on this page)" in head, head
+
+
+@pytest.mark.parametrize("sort", ["risk", "-size"])
+def test_the_pages_together_are_the_whole_list_in_order(client, rel, crowd, sort):
+    pages = every_page(signed_in(client, rel), f"{reverse('risk-dashboard')}?sort={sort}")
+    shown = [pk for page in pages for pk in page]
+    assert [len(page) for page in pages] == [50, 50, 20]
+    assert len(shown) == len(set(shown)) == 120 and set(shown) == {p.pk for p in crowd}
+    whole = dashboard_risk(filters=RiskFilters(sort=sort), per_page=1000)
+    assert shown == [row.pick.pk for group in whole.groups for row in group.rows]
+    # and it is the order the dashboard promises: next push first, then the sort's key
+    picks = {p.pk: p for p in Pick.objects.filter(pk__in=shown).select_related("push")}
+    pushes = [p.pk for p in crowd[0].branch.pushes.order_by("scheduled_at", "pk")]
+    risks = {row.pick.pk: row.risk for group in whole.groups for row in group.rows}
+
+    def place(pk: int) -> int:
+        push = picks[pk].push_id
+        return pushes.index(push) if push else len(pushes)
+
+    assert [place(pk) for pk in shown] == sorted(place(pk) for pk in shown)
+    rank = {"high": 0, "medium": 1, "low": 2}
+    for a, b in itertools.pairwise(shown):
+        if place(a) != place(b):
+            continue
+        if sort == "risk":
+            key = lambda pk: (rank[risks[pk].level], not risks[pk].flagged, -picks[pk].size)  # noqa: E731
+            assert key(a) < key(b) or (key(a) == key(b) and a < b), (a, b)
+        else:
+            assert picks[a].size <= picks[b].size, (a, b)
+
+
+def test_a_sort_link_starts_again_at_page_one(client, rel, crowd):
+    page = dashboard(signed_in(client, rel), page=2, sort="age")
+    sizes = re.search(r'<a href="([^"]*)"[^>]*>\+/&minus;', page).group(1)
+    assert html.unescape(sizes) == "/dashboard/risk/?sort=size"
+    assert link(page, "next") == "/dashboard/risk/?sort=age&page=3"
+    assert 'hx-get="/dashboard/risk/table/?sort=age&amp;page=2"' in page  # the poll keeps it
+
+
+# --- repository and search ----------------------------------------------------------------
+
+
+@pytest.fixture
+def tools(rel, alice, bob):
+    """A second repository on the train, with its own branch, push and picks."""
+    repository = Repository.objects.create(
+        slug="tools", name="Tools", remote_url="/tmp/tools.git", time_zone="Europe/Berlin"
+    )
+    branch = ReleaseBranch.objects.create(
+        repository=repository, name="release/t1", cut_at=timezone.now(), base_sha="0" * 40
+    )
+    Push.objects.create(
+        branch=branch,
+        day=timezone.localdate(),
+        number=1,
+        scheduled_at=timezone.now() + dt.timedelta(hours=3),
+    )
+    return [
+        make_pick(branch, alice, title="Fix checkout rounding in tools"),
+        make_pick(branch, bob, title="Bump the linter", push=None),
+        make_pick(branch, bob, title="Old tool", state=PickState.SHIPPED),
+    ]
+
+
+def test_rel_narrows_by_repository_and_by_words(client, rel, crowd, tools):
+    signed_in(client, rel)
+    everything = dashboard(client)
+    assert "122 picks" in everything and '<option value="tools">Tools</option>' in everything
+
+    page = dashboard(client, repository="tools")
+    assert sorted(row_ids(page)) == [tools[0].pk, tools[1].pk]
+    assert "2 picks match" in page and pager(page) is None
+    assert '<option value="tools" selected>Tools</option>' in page
+    shop = dashboard(client, repository="shop")
+    assert "120 picks match" in shop and pager(shop) == (1, 50, 120, 1, 3)
+
+    words = dashboard(client, q="CHECKOUT")  # in the title, any case, any repository
+    matching = {p.pk for p in crowd if "checkout" in p.title} | {tools[0].pk}
+    assert f"{len(matching)} picks match" in words and sum(levels(words)) == len(matching)
+    shown = [pk for page in every_page(client, "/dashboard/risk/?q=CHECKOUT") for pk in page]
+    assert set(shown) == matching and len(shown) == len(matching)
+    assert link(words, "next") == "/dashboard/risk/?q=CHECKOUT&page=2"
+
+    by_name = dashboard(client, q="caro", repository="shop")  # a requestor's name, in part
+    carols = {p.pk for p in crowd if p.requestor.user.username == "carol"}
+    assert f"{len(carols)} picks match" in by_name
+    assert set(row_ids(by_name)) <= carols and len(row_ids(by_name)) == min(len(carols), 50)
+    assert "0 picks match" in dashboard(client, q="checkout", repository="tools", requestor="bob")
+    nowhere = dashboard(client, repository="nowhere")  # a slug, of no repository
+    assert "No open picks match these filters." in nowhere and "Ignored" not in nowhere
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"page": "abc"},
+        {"page": "0"},
+        {"page": "-3"},
+        {"sort": "bogus"},
+        {"repository": "not a slug"},
+        {"risk": "nope"},
+        {"q": "x" * 201},
+    ],
+    ids=lambda bad: "-".join(f"{k}={v[:10]}" for k, v in bad.items()),
+)
+def test_a_bad_value_is_named_as_ignored_and_changes_nothing_else(client, rel, crowd, bad):
+    signed_in(client, rel)
+    ((name, _),) = bad.items()
+    clean, page = dashboard(client), dashboard(client, **bad)
+    assert re.search(rf"Ignored: {name} \([^)]+\)", page), page[-3000:]
+    assert row_ids(page) == row_ids(clean) and pager(page) == pager(clean)
+    assert SUMMARY.search(page).group(0) == SUMMARY.search(clean).group(0)
+    assert link(page, "next") == "/dashboard/risk/?page=2"  # the bad value is not carried on
+    assert 'hx-get="/dashboard/risk/table/" ' in page
+    # with a good filter beside it, the good one is obeyed
+    good = {"state": "approved"} if name == "q" else {"q": "search"}
+    narrowed, both = dashboard(client, **good), dashboard(client, **good, **bad)
+    assert row_ids(both) == row_ids(narrowed) and pager(both) == pager(narrowed)
+    # the table the page polls answers the same rows
+    table = client.get(reverse("risk-table"), bad, headers=HTMX)
+    assert table.status_code == 200 and row_ids(text(table)) == row_ids(clean)
+
+
+def test_every_bad_value_at_once_is_named(client, rel, crowd):
+    page = dashboard(
+        signed_in(client, rel), page="abc", sort="bogus", repository="not a slug", risk="nope"
+    )
+    ignored = re.search(r"Ignored: (.*?)</span>", page).group(1)
+    assert [n for n in ("risk", "repository", "sort", "page") if f"{n} (" in ignored] == [
+        "risk", "repository", "sort", "page"
+    ]  # fmt: skip
+    assert len(row_ids(page)) == 50 and pager(page) == (1, 50, 120, 1, 3)
+
+
+# --- risk's inputs change after a look: the order follows ---------------------------------
+
+
+def levels_of(filters: RiskFilters | None = None) -> dict[int, str]:
+    """Each open pick's level as the dashboard orders and counts it: by the risk filter."""
+    found = {}
+    for level in ("high", "medium", "low"):
+        page = dashboard_risk(filters=RiskFilters(risk=level), per_page=1000)
+        found.update({row.pick.pk: level for group in page.groups for row in group.rows})
+    return found
+
+
+def risk_now(pk: int):
+    pick = Pick.objects.select_related("branch__repository", "push", "requestor__user").get(pk=pk)
+    stars = karma_stars(user_id=pick.requestor.user_id)
+    return pick_risk(pick, stars=stars, rejections=pick_rejections(pick=pick))
+
+
+def agrees(pks) -> None:
+    """The dashboard's counted level of each pick is the level its own page computes now."""
+    counted = levels_of()
+    assert {pk: counted.get(pk) for pk in pks} == {pk: risk_now(pk).level for pk in pks}
+
+
+def test_a_rehearsal_that_predicts_a_conflict_moves_the_pick_up(
+    client, rel, alice, repository, remote, branch
+):
+    from pushes import git as gitlayer
+    from pushes.services import clone_path, scratch_dir
+    from tests.repos import git
+
+    fix = remote.commit({"src/module1.py": "VALUE = 100\n"}, "Small fix")
+    other = remote.commit({"src/other.py": "X = 1\n" * 40}, "A bigger change")
+    services.trunk_sync(repository=repository)
+    push = branch.pushes.filter(kind="daily").order_by("scheduled_at").first()
+    picks = []
+    for sha in (fix, other):
+        pick = services.pick_request(requestor=alice, revision=sha, reason="Needed").pick
+        Pick.objects.filter(pk=pick.pk).update(state=PickState.APPROVED, push=push)
+        picks.append(pick.pk)
+    signed_in(client, rel)
+    assert row_ids(dashboard(client, push=push.pk)) == [picks[1], picks[0]]  # the larger first
+    assert levels_of()[picks[0]] == "low"
+    # A release engineer lands a branch-only fix on the same line after the request.
+    path, name = clone_path(repository), push.branch.name
+    head = gitlayer.branch_head(path, name)
+    with gitlayer.worktree(path, head, scratch_dir=scratch_dir()) as tree:
+        (tree.path / "src/module1.py").write_text("VALUE = 99\n")
+        git(tree.path, "commit", "-qam", "Branch-only hotfix")
+        gitlayer.branch_advance(path, name, tree.head(), head)
+
+    assert [p.pk for p in services.push_rehearse(push_id=push.pk)] == [picks[0]]
+
+    page = dashboard(client, push=push.pk)
+    assert row_ids(page) == [picks[0], picks[1]]  # predicted to conflict: now the riskier
+    row = re.search(rf'<tr id="pick-{picks[0]}".*?</tr>', page, re.S).group(0)
+    assert 'data-risk="medium"' in row and "predicted to conflict" in row
+    assert row_ids(dashboard(client, risk="medium")) == [picks[0]]
+    agrees(picks)
+
+
+def test_hot_paths_changed_through_the_api_reorder_the_dashboard(client, rel, crowd):
+    from tests.api import client_for
+
+    signed_in(client, rel)
+    before = levels_of()
+    touching = next(p for p in crowd if before[p.pk] == "low")
+    Pick.objects.filter(pk=touching.pk).update(paths=["app/checkout/pay.py", "README.md"])
+    url = f"/api/repositories/{touching.branch.repository.slug}/"
+
+    response = client_for(rel).patch(url, {"hot_paths": ["app/checkout/*"]}, format="json")
+
+    assert response.status_code == 200, response.json()
+    after = levels_of()
+    assert (before[touching.pk], after[touching.pk]) == ("low", "medium")
+    assert {pk: level for pk, level in after.items() if pk != touching.pk} == {
+        pk: level for pk, level in before.items() if pk != touching.pk
+    }
+    page = dashboard(client, q=touching.title)
+    row = re.search(rf'<tr id="pick-{touching.pk}".*?</tr>', page, re.S).group(0)
+    assert 'data-risk="medium"' in row and "hot files (app/checkout/pay.py)" in row
+    agrees([touching.pk])
+    client_for(rel).patch(url, {"hot_paths": []}, format="json")
+    assert levels_of() == before
+
+
+def test_an_unlike_moves_every_pick_of_the_requestor(client, rel, crowd, alice):
+    signed_in(client, rel)
+    alices = [p.pk for p in crowd if p.requestor_id == alice.pk]
+    assert "low" in {levels_of()[pk] for pk in alices}
+    for reason in ("Broke search", "Missed a push"):
+        karma_unlike(user_id=alice.user_id, actor_id=rel.user_id, reason=reason)
+    assert "low" not in {levels_of()[pk] for pk in alices}  # three stars: a reason each
+    agrees(alices)
+
+
+def test_a_push_deleted_in_the_admin_leaves_its_picks_ranked_as_now(client, rel, branch, carol):
+    """A Friday push: carol's pick on it is high (two stars, Friday); deleted, the pick has no
+    push and is medium. Deleting sets the picks' push to NULL without a queryset update."""
+    friday = next(p for p in branch.pushes.order_by("scheduled_at") if
+                  p.scheduled_at.astimezone(branch.repository.tz).weekday() == 4)  # fmt: skip
+    pick = make_pick(branch, carol, push=friday)
+    assert levels_of()[pick.pk] == "high"
+    rel.user.is_superuser = True
+    rel.user.save()
+    signed_in(client, rel)
+
+    response = client.post(reverse("admin:pushes_push_delete", args=[friday.pk]), {"post": "yes"})
+
+    assert response.status_code == 302 and not Push.objects.filter(pk=friday.pk).exists()
+    assert risk_now(pick.pk).level == "medium"
+    agrees([pick.pk])
+
+
+def test_a_rejection_deleted_in_the_admin_no_longer_counts_against_the_revision(
+    client, rel, branch, alice
+):
+    """2 comments (14) + one rejection (30) reach the churn threshold of 40: controversial,
+    medium. The rejection deleted (a mistake put right), the pick is low again."""
+    Repository.objects.filter(pk=branch.repository_id).update(risk_churn_threshold=40)
+    pick = make_pick(branch, alice, review_comments=2)
+    rejected = make_pick(branch, alice, sha=pick.sha, state=PickState.REJECTED, push=None)
+    assert levels_of()[pick.pk] == "medium"
+    rel.user.is_superuser = True
+    rel.user.save()
+    signed_in(client, rel)
+
+    url = reverse("admin:pushes_pick_delete", args=[rejected.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+
+    assert risk_now(pick.pk).level == "low"
+    agrees([pick.pk])

@@ -12,7 +12,7 @@ import time_machine
 from pushes import selectors, services
 from pushes.choices import BranchState, PickState, PushState
 from pushes.models import Pick, Push
-from pushes.selectors.risk_dashboard import train_branches
+from pushes.selectors.risk_rows import train_branches
 from tests.api import assert_error, client_for
 from tests.conftest import tasks_queued
 from tests.pushes.conftest import MONDAY, SUNDAY_CUT
