@@ -27,4 +27,8 @@ class Migration(migrations.Migration):
             model_name='pick',
             index=models.Index(fields=['branch', 'state', 'push', 'risk_rank', 'risk_flagged', 'lines_added', 'lines_deleted', 'files_changed'], name='pick_risk_index'),
         ),
+        migrations.AddIndex(
+            model_name='pick',
+            index=models.Index(condition=models.Q(('risk_rank__isnull', True)), fields=['branch'], name='pick_risk_stale'),
+        ),
     ]

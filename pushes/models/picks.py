@@ -203,6 +203,10 @@ class Pick(models.Model):
                 ],
                 name="pick_risk_index",
             ),
+            # The picks whose kept rank is to compute again: the dashboard asks on every view.
+            models.Index(
+                fields=["branch"], condition=Q(risk_rank__isnull=True), name="pick_risk_stale"
+            ),
         ]
 
     def __str__(self) -> str:
