@@ -350,13 +350,13 @@ NEXT_ORDER = [
     "`pushes/services/push_merge.py` and `pushes/git/picks.py`:",
     "",
     "- Shipping is one locked select, one conditional update, one bulk insert of events and one "
-    "of notices for all the picks the tag carries (`_shipped`, `notify_many`), and one "
+    "of notices for all the picks the tag carries (`push_ship.picks_ship`, `notify_many`), and one "
     "`picks_moved` signal for the forges' write-back (`pushes/signals.py`).",
     "- A chunk of up to 20 applied picks is recorded in one transaction "
-    "(`picks_record_picked`: the picks locked, then the ones still confirmed, in order up to "
-    "the first that is not, recorded by one statement), and the branch moves once, to the last "
-    "recorded one's commit, never past a pick not recorded. git starts on the next chunk as "
-    "soon as it made the last commit of this one.",
+    "(`pick_records.picks_record_picked`: the picks locked, then the ones still confirmed, "
+    "in order up to the first that is not, recorded by one statement), and the branch moves "
+    "once, to the last recorded one's commit, never past a pick not recorded. git starts on "
+    "the next chunk as soon as it made the last commit of this one.",
     "- A resumed push asks the branch once for all its picks (`git.branch_carries`: one "
     "`git log` of the trailers, and `git log -p | git patch-id` once for the branch and once "
     "for the picks not found otherwise), records where each one already is, applies again the "
