@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 
 from django.db import transaction
 
@@ -59,7 +58,7 @@ def picks_risk_check() -> int:
     ranks that differ (none, unless a write changed an input without emptying the rank: it
     is logged). Returns how many were put right."""
     branches = train_branches()
-    wrong = 0
+    picks_risk_fill(branches=branches)  # the empty ones are due, not wrong
     with transaction.atomic():
         picks = Pick.objects.filter(branch_id__in=list(branches), state__in=PICK_OPEN_STATES)
         _lock(picks)
@@ -67,14 +66,6 @@ def picks_risk_check() -> int:
     if wrong:
         log.warning("risk index: %d open picks had a rank their inputs no longer give", wrong)
     return wrong
-
-
-def picks_risk_refresh(*, pick_ids: Iterable[int]) -> None:
-    """Empty the kept rank of these picks (an input changed by a write that bypasses the
-    models, e.g. raw SQL); the dashboard computes them again."""
-    ids = list(pick_ids)
-    for start in range(0, len(ids), CHUNK):
-        Pick.objects.filter(pk__in=ids[start : start + CHUNK]).update(risk_rank=None)
 
 
 def karma_changed(sender: object, instance: object, **kwargs: object) -> None:

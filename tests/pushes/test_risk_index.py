@@ -61,3 +61,10 @@ def test_the_check_puts_right_a_rank_a_write_left_wrong_and_says_so(branch, alic
     assert dashboard_risk(filters=RiskFilters(risk="low")).total == 0
     assert dashboard_risk(filters=RiskFilters(risk="high")).total == 1
     assert picks_risk_check() == 0  # run twice: nothing more to put right
+
+
+def test_the_check_computes_empty_ranks_without_calling_them_wrong(branch, alice, caplog):
+    pick = make_pick(branch, alice, lines_added=3, lines_deleted=1, review_comments=0)
+    with caplog.at_level(logging.WARNING, logger="pushes.services.risk_index"):
+        assert picks_risk_check() == 0
+    assert ranks(pick) == [(2, False)] and "had a rank" not in caplog.text
