@@ -129,7 +129,8 @@ def dashboard_risk(
     states: dict[str, int] = {}
     flagged = 0
     for push_id, state, rank, is_flagged, n in counts:
-        levels[LEVEL_OF_RANK[rank]] += n
+        if rank is not None:  # None: emptied by a write since the fill, counted next view
+            levels[LEVEL_OF_RANK[rank]] += n
         states[state] = states.get(state, 0) + n
         flagged += n * bool(is_flagged)
         if push_id in groups:

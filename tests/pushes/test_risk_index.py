@@ -68,3 +68,19 @@ def test_the_check_computes_empty_ranks_without_calling_them_wrong(branch, alice
     with caplog.at_level(logging.WARNING, logger="pushes.services.risk_index"):
         assert picks_risk_check() == 0
     assert ranks(pick) == [(2, False)] and "had a rank" not in caplog.text
+
+
+def test_a_rank_emptied_between_the_fill_and_the_counts_still_shows_its_pick(
+    branch, alice, rel, client, monkeypatch
+):
+    """A write that lands while the dashboard reads (after its fill) leaves one rank empty:
+    the page still answers, with the pick listed and counted in the total."""
+    from pushes.selectors import risk_dashboard
+
+    pick = make_pick(branch, alice, lines_added=3, lines_deleted=1, review_comments=0)
+    monkeypatch.setattr(risk_dashboard, "picks_risk_fill", lambda **kwargs: 0)
+    page = dashboard_risk(filters=RiskFilters())
+    assert page.total == 1 and sum(page.levels.values()) == 0
+    assert [row.pick.pk for group in page.groups for row in group.rows] == [pick.pk]
+    client.force_login(rel.user)
+    assert client.get("/dashboard/risk/").status_code == 200
