@@ -85,6 +85,8 @@ class RiskPage:
     page: int
     pages: int
     per_page: int
+    pushes: list[Push]  # the train's, for the filters
+    repositories: list[Repository]
 
 
 def dashboard_risk(
@@ -145,6 +147,8 @@ def dashboard_risk(
         page=page,
         pages=pages,
         per_page=per_page,
+        pushes=list(pushes.values()),
+        repositories=sorted({b.repository for b in branches.values()}, key=lambda r: r.name),
     )
 
 
@@ -196,13 +200,6 @@ def _counts(picks: QuerySet[Pick]) -> list[tuple[int | None, str, int, int, int]
         .values_list("push_id", "state", "risk_rank", "risk_flagged")
         .annotate(n=Count("pk"))
     )
-
-
-def dashboard_risk_options() -> tuple[list[Push], list[Repository]]:
-    """The current train's pushes and repositories, for the dashboard's filters."""
-    branches = train_branches()
-    repositories = sorted({b.repository for b in branches.values()}, key=lambda r: r.name)
-    return list(train_pushes(branches).values()), repositories
 
 
 def dashboard_risk_row(*, pick_id: int, now: dt.datetime | None = None) -> RiskRow | None:

@@ -52,7 +52,6 @@ from pushes.selectors.risk_dashboard import (
     SORTS,
     RiskFilters,
     dashboard_risk,
-    dashboard_risk_options,
     dashboard_risk_row,
 )
 from pushes.selectors.risk_rows import PICK_MOVES, RiskRow
@@ -174,6 +173,8 @@ def _table_context(
             else "",
         },
         "sorts": sorts,
+        "pushes": found.pushes,  # for the filters: the train's, read once with the page
+        "repositories": found.repositories,
         "push_url": _prefix("push", 999999999),
         **extra,
     }
@@ -357,13 +358,10 @@ def _gc_paused() -> Iterator[None]:
 def dashboard(request: HttpRequest, me: Engineer) -> HttpResponse:
     form, filters = _filters(request.GET)
     query = _query(filters)
-    pushes, repositories = dashboard_risk_options()
     with _gc_paused():
         context = _table_context(request, filters)
         context.update(
             form=form,
-            pushes=pushes,
-            repositories=repositories,
             in_progress=pushes_in_progress(),  # a push running now, shown live above the table
             table_url=_with_query(reverse("risk-table"), query),
             bulk_url=_with_query(reverse("risk-bulk-approve"), query),
