@@ -94,3 +94,32 @@ def test_the_status_question_about_a_merges_sides_reads_its_index(repository, re
             cursor.execute(f"EXPLAIN QUERY PLAN {asked[0]}")
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "trunk_commit_merged_by" in plan, plan
+
+
+def test_a_status_with_picks_is_five_queries_and_its_story_and_api_answer_ask_nothing_more(
+    alice, rel, branch, landed
+):
+    from pushes.api.revision_serializers import RevisionStatusSerializer
+    from pushes.choices import PickState
+
+    shipped = services.pick_request(requestor=alice, revision=landed["fix"], reason="r").pick
+    services.pick_approve(pick_id=shipped.pk, actor=rel)
+    services.pick_confirm(pick_id=shipped.pk, actor=alice)
+    for state in (PickState.PICKED, PickState.SHIPPED):
+        services.pick_transition(pick_id=shipped.pk, to=state, actor=None)
+    picked = services.pick_request(requestor=alice, revision=landed["feature"], reason="r").pick
+    services.pick_approve(pick_id=picked.pk, actor=rel)
+    services.pick_confirm(pick_id=picked.pk, actor=alice)
+    services.pick_transition(pick_id=picked.pk, to=PickState.PICKED, actor=None)
+
+    for sha, pick in ((landed["fix"], shipped), (landed["feature"], picked)):
+        with CaptureQueriesContext(connection) as queries:
+            status = selectors.revision_status(query=sha[:10])
+        assert len(queries) == 5, [q["sql"] for q in queries.captured_queries]
+        with CaptureQueriesContext(connection) as more:
+            story = status.story
+            answer = RevisionStatusSerializer(status).data
+        assert f"Pick #{pick.pk} to {branch.name} by alice" in story[-1]
+        assert answer["picks"][0]["push_label"] == pick.push.label
+        assert status.picks[0].push.branch.repository.slug == "shop"
+        assert more.captured_queries == []  # all it needs came with the five
