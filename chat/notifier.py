@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,6 +38,19 @@ _STILL_ASKING = (PickState.APPROVED, PickState.AWAITING_CONFIRMATION)
 # What Slack answers when a kept direct-message channel no longer takes messages.
 CHANNEL_GONE = ("channel_not_found", "is_archived", "not_in_channel")
 DIRECT_KEPT = 7 * 24 * 3600  # seconds a direct-message channel's id is kept
+# Direct messages in flight at once from one delivery task: each goes to its own channel, and
+# Slack limits chat.postMessage by channel (about one a second), not by the bot.
+SEND_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What Slack answered for one direct message, and what became of its channel's id: a
+    channel opened for it (to keep), or a kept one Slack no longer took (to forget)."""
+
+    sent: SlackResponse
+    opened: str = ""
+    forgot: bool = False
 
 
 class DirectChannels:
@@ -103,54 +118,97 @@ class SlackNotifier:
 
     def deliver(self, notification: Notification) -> bool:
         """Send one notice as a direct message and record where it went. True: sent now."""
-        if not slackapi.configured() or notification.delivered_at:
-            return False
-        user_id = slackapi.user_for_engineer(notification.engineer, self.client)
-        if not user_id:
-            log.info(
-                "%s has no Slack account: notice %s stays in the inbox",
-                notification.engineer,
-                notification.pk,
+        return notification.pk in self.deliver_many([notification])
+
+    def deliver_many(self, notifications: list[Notification]) -> set[int]:
+        """Send these notices as direct messages, SEND_THREADS at a time, and record where
+        each went as its answer comes back; the ids of those sent now.
+
+        Only the calls to Slack run in the threads: the texts are made, and the deliveries
+        recorded, here, in this thread's database transaction and connection. A notice Slack
+        refuses or that fails in transit is logged and left undelivered, for the tick to try
+        again; the others go on."""
+        if not slackapi.configured():
+            return set()
+        posts = []
+        for notification in notifications:
+            if notification.delivered_at:
+                continue
+            user_id = slackapi.user_for_engineer(notification.engineer, self.client)
+            if not user_id:
+                log.info(
+                    "%s has no Slack account: notice %s stays in the inbox",
+                    notification.engineer,
+                    notification.pk,
+                )
+                continue
+            kept = (
+                self._channels.pop(user_id)
+                if user_id in self._channels
+                else direct_channels.get(user_id)
             )
-            return False
-        try:
-            sent = self.post_direct(
-                user_id, text=blocks.escape(notification.text), blocks=blocks.notice(notification)
-            )
-        except SlackApiError as error:
-            log.warning("notice %s to %s not delivered: %s", notification.pk, user_id, error)
-            return False
+            text, shown = blocks.escape(notification.text), blocks.notice(notification)
+            posts.append((notification, user_id, kept, text, shown))
+        if not posts:
+            return set()
+        sent_now: set[int] = set()
+        with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(posts))) as pool:
+            futures = {
+                pool.submit(self._post, user_id, kept, text, shown): (notification, user_id)
+                for notification, user_id, kept, text, shown in posts
+            }
+            for future in as_completed(futures):
+                notification, user_id = futures[future]
+                try:
+                    posted = future.result()
+                except SlackApiError as error:
+                    log.warning(
+                        "notice %s to %s not delivered: %s", notification.pk, user_id, error
+                    )
+                    continue
+                except Exception:
+                    log.exception("notice %s not delivered; the tick will retry", notification.pk)
+                    continue
+                try:
+                    self._record(notification, user_id, posted)
+                except Exception:
+                    log.exception("notice %s sent; recording it failed", notification.pk)
+                sent_now.add(notification.pk)
+        return sent_now
+
+    def _record(self, notification: Notification, user_id: str, posted: Posted) -> None:
+        """Keep the channel the message went to and record the notice as delivered there."""
+        if posted.forgot:
+            direct_channels.forget(user_id)
+        if posted.opened:
+            direct_channels.keep(user_id, posted.opened)
         # Conditional: a second run of the task (at-least-once delivery) records nothing new.
         Notification.objects.filter(pk=notification.pk, delivered_at__isnull=True).update(
-            chat_channel=sent["channel"], chat_ts=sent["ts"], delivered_at=timezone.now()
+            chat_channel=posted.sent["channel"],
+            chat_ts=posted.sent["ts"],
+            delivered_at=timezone.now(),
         )
         if notification.kind in CLOSING_KINDS and notification.pick is not None:
             confirmation_answered(notification.pick, client=self.client, unanswered_only=True)
-        return True
 
-    def post_direct(self, user_id: str, *, text: str, blocks: list[dict]) -> SlackResponse:
-        """Post a message to the direct-message channel of Slack user `user_id`.
+    def _post(self, user_id: str, kept: str | None, text: str, shown: list[dict]) -> Posted:
+        """The calls to Slack of one direct message, and nothing else (it runs in a thread of
+        `deliver_many`): to the `kept` channel, else to one opened for it.
 
         The channel's id is kept from an earlier `conversations.open` (`direct_channels`), so a
         person told again costs one call, not two (Slack allows `conversations.open` some 50
-        calls a minute). A kept id Slack no longer takes is opened afresh, once.
-        """
-        kept = (
-            self._channels.pop(user_id)
-            if user_id in self._channels
-            else direct_channels.get(user_id)
-        )
+        calls a minute). A kept id Slack no longer takes is opened afresh, once."""
+        forgot = False
         if kept:
             try:
-                return self.client.chat_postMessage(channel=kept, text=text, blocks=blocks)
+                return Posted(self.client.chat_postMessage(channel=kept, text=text, blocks=shown))
             except SlackApiError as error:
                 if error.response.get("error") not in CHANNEL_GONE:
                     raise
-                direct_channels.forget(user_id)
+                forgot = True
         channel = self.client.conversations_open(users=user_id)["channel"]["id"]
-        sent = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        direct_channels.keep(user_id, channel)
-        return sent
+        sent = self.client.chat_postMessage(channel=channel, text=text, blocks=shown)
+        return Posted(sent, opened=channel, forgot=forgot)
 
     def copy(self, notification: Notification, channel: str) -> tuple[str, str] | None:
         """Post a copy of a notice in a channel (its engineer asked for one there too), naming

@@ -157,8 +157,9 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
     A notice that fails is logged and left undelivered, for the tick to queue again on its
     own; the others go on. The direct messages of the chunk are claimed in one write before
     any is sent, so a notice another run of the task holds or delivered is not sent twice;
-    each records its delivery as it goes out (the notifier's conditional update), and the
-    claims are closed together at the end: done for those delivered, released for the rest.
+    the notifier sends them several at a time and records each delivery as its answer comes
+    back (a conditional update), and the claims are closed together at the end: done for
+    those delivered, released for the rest.
     """
     notices = list(
         _to_deliver().filter(pk__in=notification_ids, delivered_at__isnull=True).order_by("pk")
@@ -178,29 +179,52 @@ def notifications_deliver(*, notification_ids: list[int]) -> None:
             if routing.direct and routing.held_until is None
         ]
     )
-    done: list[str] = []
+    direct = [notice for notice, _ in routed if f"notice-{notice.pk}" in claimed]
+    done: set[int] = set()
     try:
         for notice, routing in routed:
-            key = f"notice-{notice.pk}"
-            try:
-                if routing.channel:
+            if routing.channel:
+                try:
                     _copy_once(notice, notifiers, routing.channel, is_delivery=not routing.direct)
-                if key in claimed and _direct_send(notice, notifiers):
-                    done.append(key)
+                except Exception:
+                    log.exception("copy of notice %s not posted; the tick will retry", notice.pk)
+        done = _direct_send(direct, notifiers)
+    finally:
+        if direct and not done:  # stopped by an error: what the rows show went out is done
+            done = _delivered({notice.pk for notice in direct})
+        side_effects_finish(
+            done=[f"notice-{pk}" for pk in sorted(done)],
+            released=sorted(claimed - {f"notice-{pk}" for pk in done}),
+        )
+
+
+def _direct_send(notices: list[Notification], notifiers: list) -> set[int]:
+    """Send claimed notices through every notifier (all of them at once to a notifier that
+    can, `deliver_many`): the ids of those delivered (a notifier that sent one says so, or its
+    row shows it)."""
+    sent: set[int] = set()
+    if not notices:
+        return sent
+    for notifier in notifiers:
+        if hasattr(notifier, "deliver_many"):
+            sent |= notifier.deliver_many(notices)
+            continue
+        for notice in notices:
+            try:
+                if notifier.deliver(notice) is True:
+                    sent.add(notice.pk)
             except Exception:
                 log.exception("notice %s not delivered; the tick will retry", notice.pk)
-    finally:
-        side_effects_finish(done=done, released=sorted(claimed - set(done)))
+    return sent | _delivered({notice.pk for notice in notices} - sent)
 
 
-def _direct_send(notification: Notification, notifiers: list) -> bool:
-    """Send a claimed notice through every notifier: whether it was delivered (a notifier
-    that sent it says so, or the row shows it)."""
-    sent = False
-    for notifier in notifiers:
-        sent = notifier.deliver(notification) is True or sent
-    return (
-        sent or Notification.objects.filter(pk=notification.pk, delivered_at__isnull=False).exists()
+def _delivered(ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(
+        Notification.objects.filter(pk__in=ids, delivered_at__isnull=False).values_list(
+            "pk", flat=True
+        )
     )
 
 

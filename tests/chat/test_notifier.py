@@ -4,6 +4,8 @@ confirmation messages that change in place once answered anywhere."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import threading
 
 import pytest
 from django.utils import timezone
@@ -122,7 +124,7 @@ def test_a_notice_failing_in_a_chunk_is_left_to_the_tick_and_the_rest_go_out(
     )
     by_name = {str(n.engineer): n.pk for n in told}
     posted = [c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"]
-    assert posted == ["DALICE", "DREL"]
+    assert sorted(posted) == ["DALICE", "DREL"]  # sent side by side: in no set order
     undelivered = Notification.objects.filter(delivered_at__isnull=True)
     assert list(undelivered.values_list("pk", flat=True)) == [by_name["bob"]]
     assert f"notice {by_name['bob']} not delivered; the tick will retry" in caplog.text
@@ -137,6 +139,51 @@ def test_a_notice_failing_in_a_chunk_is_left_to_the_tick_and_the_rest_go_out(
         ("chat.postMessage", "DBOB", "For bob"),
     ]
     assert not undelivered.exists()
+
+
+def test_a_chunks_messages_are_in_flight_together_and_each_notice_records_its_own_answer(
+    slack, stub, settings
+):
+    settings.RELEASEBOT_NOTIFIERS = []  # written now, delivered below as a task would
+    people = [make_engineer(f"p{n}") for n in range(notifier.SEND_THREADS + 4)]
+    told = notifications.notify_many(
+        notices=[
+            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
+            for who in people
+        ]
+    )
+    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    answer = stub.answer
+    # Three messages must reach Slack before any is answered: one after another, the first
+    # would wait here until the barrier gives up, and Slack would refuse them all.
+    together, arrived = threading.Barrier(3, timeout=10), itertools.count()
+    answered: dict[str, str] = {}
+
+    def three_at_once(method: str, body: dict, authorized: bool) -> dict:
+        if method == "chat.postMessage" and next(arrived) < 3:
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:
+                return {"ok": False, "error": "internal_error"}
+        reply = answer(method, body, authorized)
+        if method == "chat.postMessage":
+            answered[reply["channel"]] = reply["ts"]
+        return reply
+
+    stub.answer = three_at_once
+    notifications.notifications_deliver(notification_ids=[notice.pk for notice in told])
+
+    assert not together.broken
+    recorded = Notification.objects.filter(pk__in=[n.pk for n in told]).select_related(
+        "engineer__user"
+    )
+    assert len(answered) == len(told)
+    for notice in recorded:
+        channel = f"D{notice.engineer.chat_id[1:]}"
+        assert (notice.chat_channel, notice.chat_ts) == (channel, answered[channel])
+        assert notice.delivered_at is not None
+    claims = SideEffect.objects.filter(key__in=[f"notice-{n.pk}" for n in told])
+    assert claims.count() == len(told) and not claims.filter(done_at__isnull=True).exists()
 
 
 def test_a_chunk_claims_once_sends_each_notice_once_and_retries_only_the_one_that_failed(
@@ -162,7 +209,7 @@ def test_a_chunk_claims_once_sends_each_notice_once_and_retries_only_the_one_tha
     stub.answer = refuse_rel
     notifications.notifications_deliver(notification_ids=chunk)  # rel's, in the middle, fails
     sent = [c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"]
-    assert sent == ["DALICE", "DBOB", "DREL", "DDAVE", "DERIN"]  # DREL: tried, refused
+    assert sorted(sent) == ["DALICE", "DBOB", "DDAVE", "DERIN", "DREL"]  # DREL: tried, refused
     claims = SideEffect.objects.filter(key__in=[f"notice-{pk}" for pk in chunk])
     assert sorted(claims.values_list("key", flat=True)) == sorted(
         f"notice-{n.pk}" for n in told if n.engineer != rel
