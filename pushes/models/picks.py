@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from pushes.choices import (
@@ -202,6 +202,17 @@ class Pick(models.Model):
                     "files_changed",
                 ],
                 name="pick_risk_index",
+            ),
+            # The risk dashboard's page, push by push in its default order (riskiest first):
+            # a page reads its 50 picks in this order, not a sort of every open pick.
+            models.Index(
+                F("push"),
+                F("risk_rank"),
+                F("risk_flagged").desc(),
+                (F("lines_added") + F("lines_deleted") + 30 * F("files_changed")).desc(),
+                F("id"),
+                condition=Q(state__in=PICK_OPEN_STATES),
+                name="pick_risk_page",
             ),
             # The picks whose kept rank is to compute again: the dashboard asks on every view.
             models.Index(

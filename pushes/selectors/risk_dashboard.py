@@ -111,11 +111,7 @@ def dashboard_risk(
     total = sum(n for _, _, _, _, n in counts)
     pages = max(1, -(-total // per_page))
     page = min(max(filters.page, 1), pages)
-    ids = list(
-        picks.order_by(*_ordering(filters.sort)).values_list("pk", flat=True)[
-            (page - 1) * per_page : page * per_page
-        ]
-    )
+    ids = _page_ids(picks, counts, pushes, filters.sort, (page - 1) * per_page, per_page)
     chosen = Pick.objects.filter(pk__in=ids)
     place = {pk: i for i, pk in enumerate(ids)}
     lines = sorted(pick_lines(chosen, branches, pushes), key=lambda line: place[line.pk])
@@ -155,7 +151,7 @@ def dashboard_risk(
 def _ranked(picks: QuerySet[Pick], pushes: dict[int, Push]) -> QuerySet[Pick]:
     """The picks with risk_size and push_rank: the push's place in the train (the next push
     first, picks without a push last)."""
-    ordered = sorted(pushes.values(), key=lambda p: (p.scheduled_at, p.pk))
+    ordered = _pushes_in_order(pushes)
     return picks.annotate(
         risk_size=F("lines_added") + F("lines_deleted") + 30 * F("files_changed"),
         push_rank=Case(
@@ -179,6 +175,9 @@ _ORDERS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
+_NULLABLE = {"review_comments", "risk_rank"}
+
+
 def _ordering(sort: str) -> list[OrderBy]:
     """ORDER BY for a sort ("size", or "-size" for the reverse): by push first, then the
     sort's keys, all reversed by "-". Unknown comment counts go last, and first reversed."""
@@ -186,11 +185,58 @@ def _ordering(sort: str) -> list[OrderBy]:
     keys = _ORDERS.get(sort.lstrip("-"), _ORDERS["risk"])
     ordering = [F("push_rank").asc()]
     for name, descending in keys:
+        # NULLS placed only where a column has them, so that the order of the columns that
+        # have none is the index's (pick_risk_page): SQLite's indexes cannot say NULLS LAST.
+        nullable = name in _NULLABLE
         if descending != reverse:
-            ordering.append(F(name).desc(nulls_last=True) if not reverse else F(name).desc())
+            last = nullable and not reverse
+            ordering.append(F(name).desc(nulls_last=True) if last else F(name).desc())
         else:
-            ordering.append(F(name).asc(nulls_first=True) if reverse else F(name).asc())
+            first = nullable and reverse
+            ordering.append(F(name).asc(nulls_first=True) if first else F(name).asc())
     return ordering
+
+
+def _pushes_in_order(pushes: dict[int, Push]) -> list[Push]:
+    """The train's pushes in the page's order: the next push first."""
+    return sorted(pushes.values(), key=lambda p: (p.scheduled_at, p.pk))
+
+
+def _page_ids(
+    picks: QuerySet[Pick],
+    counts: list[tuple[int | None, str, int, int, int]],
+    pushes: dict[int, Push],
+    sort: str,
+    start: int,
+    size: int,
+) -> list[int]:
+    """The ids of the matching picks at [start, start + size) in the page's order (by push,
+    then the sort): one query, over the pushes the page shows only. The counts say where each
+    push's picks start; a page within one push (the first page, most often) reads it in an
+    order the index `pick_risk_page` keeps, so it sorts nothing, whatever the number of picks.
+    """
+    ordered = [push.pk for push in _pushes_in_order(pushes)]
+    sizes: dict[int | None, int] = dict.fromkeys([*ordered, None], 0)
+    for push_id, _, _, _, n in counts:
+        sizes[push_id if push_id in sizes else None] += n
+    shown: list[int | None] = []
+    first = skip = 0  # where each push's picks start in the whole order; where the page does
+    for push_id, n in sizes.items():
+        if n and first + n > start and first < start + size:
+            skip = skip if shown else start - first
+            shown.append(push_id)
+        first += n
+    if not shown:
+        return []
+    earlier = ordered[: ordered.index(shown[0])] if shown[0] is not None else ordered
+    if shown[-1] is None:  # the last group: picks with no push, or whose push left the train
+        group = picks.exclude(push_id__in=earlier)
+    else:
+        group = picks.filter(push_id__in=shown)
+    keys = _ordering(sort)
+    if len(shown) == 1:
+        keys = keys[1:]  # one push: the sort's own keys, the index's order
+    return list(group.order_by(*keys).values_list("pk", flat=True)[skip : skip + size])
 
 
 def _counts(picks: QuerySet[Pick]) -> list[tuple[int | None, str, int, int, int]]:

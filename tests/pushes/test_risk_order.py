@@ -348,6 +348,17 @@ def assert_the_dashboard_agrees(expected: dict[int, Risk], when: str) -> None:
     assert page.levels == {name: levels[name] for name in RANK}, when
     assert page.flagged == sum(r.flagged for r in expected.values()), when
     assert page.total == len(expected), when
+    for sort in ("risk", "-size", "comments"):  # pages of three, read push by push, in order
+        whole = dashboard_risk(filters=RiskFilters(sort=sort), per_page=1000)
+        paged = [
+            row.pick.pk
+            for number in range(1, -(-len(expected) // 3) + 1)
+            for group in dashboard_risk(
+                filters=RiskFilters(sort=sort, page=number), per_page=3
+            ).groups
+            for row in group.rows
+        ]
+        assert paged == [row.pick.pk for group in whole.groups for row in group.rows], when
     for risk in (*RANK, "flagged"):
         shown = dashboard_risk(filters=RiskFilters(risk=risk), per_page=1000)
         ids = {row.pick.pk for group in shown.groups for row in group.rows}
