@@ -59,6 +59,14 @@ class Call:
         return "\n".join(texts)
 
 
+class _Server(ThreadingHTTPServer):
+    # Connections waiting to be accepted: socketserver's default is 5, and the senders of a
+    # delivery run side by side (two workers, eight threads each); a connection past the
+    # backlog waits a second for TCP to try again, which Slack never makes anyone do.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SlackStub:
     """Start with `with SlackStub() as stub:`; point a WebClient at `stub.api_url`."""
 
@@ -69,7 +77,7 @@ class SlackStub:
         self.errors: dict[str, str] = {}  # method -> Slack error code to answer with
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> SlackStub:
@@ -178,6 +186,12 @@ def _user(user_id: str, email: str) -> dict:
 
 def _handler_for(stub: SlackStub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # An answer leaves in one write, flushed when the handler finishes, and unheld: in
+        # two writes, with Nagle's algorithm, the second waits for the client to acknowledge
+        # the first.
+        wbufsize = -1
+        disable_nagle_algorithm = True
+
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
 
