@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -134,6 +134,54 @@ class SlackNotifier:
         again; the others go on."""
         if not slackapi.configured():
             return set()
+        posts = self._posts(notifications)
+        if not posts:
+            return set()
+        sent_now: set[int] = set()
+        answered: list[tuple[Notification, str, Posted]] = []
+        read: set[Future] = set()
+
+        def record() -> None:
+            try:
+                self._record(answered)
+            except Exception:
+                sent = [notification.pk for notification, *_ in answered]
+                log.exception("notices %s sent; recording them failed", sent)
+            sent_now.update(notification.pk for notification, *_ in answered)
+            answered.clear()
+
+        def take(future: Future) -> None:
+            read.add(future)
+            notification, user_id = futures[future]
+            try:
+                answered.append((notification, user_id, future.result()))
+            except SlackApiError as error:
+                log.warning("notice %s to %s not delivered: %s", notification.pk, user_id, error)
+            except Exception:
+                log.exception("notice %s not delivered; the tick will retry", notification.pk)
+
+        pool = ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(posts)))
+        futures = {
+            pool.submit(self._post, user_id, kept, text, shown): (notification, user_id)
+            for notification, user_id, kept, text, shown in posts
+        }
+        try:
+            for future in as_completed(futures):
+                take(future)
+                if len(answered) >= RECORD_EVERY:
+                    record()
+        finally:
+            # Stopped early (a time limit, a shutdown): nothing more is sent, and what went
+            # out is recorded, so that the tick does not send it again.
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures.keys() - read:
+                if not future.cancelled():
+                    take(future)
+            record()
+        return sent_now
+
+    def _posts(self, notifications: list[Notification]) -> list[tuple]:
+        """(notice, Slack user, kept channel, text, blocks) of each notice to send now."""
         posts = []
         for notification in notifications:
             if notification.delivered_at:
@@ -153,40 +201,7 @@ class SlackNotifier:
             )
             text, shown = blocks.escape(notification.text), blocks.notice(notification)
             posts.append((notification, user_id, kept, text, shown))
-        if not posts:
-            return set()
-        sent_now: set[int] = set()
-        answered: list[tuple[Notification, str, Posted]] = []
-
-        def record() -> None:
-            try:
-                self._record(answered)
-            except Exception:
-                log.exception(
-                    "notices %s sent; recording them failed", [n.pk for n, *_ in answered]
-                )
-            sent_now.update(notification.pk for notification, *_ in answered)
-            answered.clear()
-
-        with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(posts))) as pool:
-            futures = {
-                pool.submit(self._post, user_id, kept, text, shown): (notification, user_id)
-                for notification, user_id, kept, text, shown in posts
-            }
-            for future in as_completed(futures):
-                notification, user_id = futures[future]
-                try:
-                    answered.append((notification, user_id, future.result()))
-                except SlackApiError as error:
-                    log.warning(
-                        "notice %s to %s not delivered: %s", notification.pk, user_id, error
-                    )
-                except Exception:
-                    log.exception("notice %s not delivered; the tick will retry", notification.pk)
-                if len(answered) >= RECORD_EVERY:
-                    record()
-        record()
-        return sent_now
+        return posts
 
     def _record(self, answered: list[tuple[Notification, str, Posted]]) -> None:
         """Keep the channels the messages went to, and record the notices as delivered there,

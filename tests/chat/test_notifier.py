@@ -186,6 +186,44 @@ def test_a_chunks_messages_are_in_flight_together_and_each_notice_records_its_ow
     assert claims.count() == len(told) and not claims.filter(done_at__isnull=True).exists()
 
 
+def test_a_task_stopped_mid_chunk_records_what_went_out_and_the_next_run_sends_only_the_rest(
+    slack, stub, settings, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.RELEASEBOT_NOTIFIERS = []  # written now, delivered below as a task would
+    people = [make_engineer(f"q{n}") for n in range(notifier.SEND_THREADS * 3)]
+    told = notifications.notify_many(
+        notices=[
+            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
+            for who in people
+        ]
+    )
+    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    chunk = [notice.pk for notice in told]
+    real = notifier.as_completed
+
+    def three_then_the_time_limit(futures):
+        for n, future in enumerate(real(futures)):
+            if n == 3:
+                raise SoftTimeLimitExceeded()
+            yield future
+
+    monkeypatch.setattr(notifier, "as_completed", three_then_the_time_limit)
+    with pytest.raises(SoftTimeLimitExceeded):
+        notifications.notifications_deliver(notification_ids=chunk)
+    first = {c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"}
+    assert 3 <= len(first) < len(told)  # stopped: the messages not started were not sent
+    delivered = Notification.objects.filter(pk__in=chunk, delivered_at__isnull=False)
+    assert {n.chat_channel for n in delivered} == first  # what went out is recorded
+
+    monkeypatch.setattr(notifier, "as_completed", real)
+    notifications.notifications_deliver(notification_ids=chunk)
+    second = [c.body["channel"] for c in stub.take() if c.method == "chat.postMessage"]
+    assert sorted(second) == sorted({f"D{p.chat_id[1:]}" for p in people} - first)
+    assert not Notification.objects.filter(pk__in=chunk, delivered_at__isnull=True).exists()
+
+
 def test_a_chunk_claims_once_sends_each_notice_once_and_retries_only_the_one_that_failed(
     slack, stub, alice, bob, rel, settings
 ):
