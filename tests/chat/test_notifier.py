@@ -30,6 +30,20 @@ def seen(call) -> tuple:
     return (call.method, call.body.get("channel"), call.body.get("text"))
 
 
+def _written(settings, people: list) -> list[Notification]:
+    """A notice for each of `people`, written with no notifier on: delivered later, by the
+    test, as a task would."""
+    settings.RELEASEBOT_NOTIFIERS = []
+    told = notifications.notify_many(
+        notices=[
+            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
+            for who in people
+        ]
+    )
+    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    return told
+
+
 def test_a_notice_finds_the_engineer_by_email_and_keeps_their_slack_id(slack, stub, db):
     dave = make_engineer("dave")
     Engineer.objects.filter(pk=dave.pk).update(chat_id=None)
@@ -144,15 +158,8 @@ def test_a_notice_failing_in_a_chunk_is_left_to_the_tick_and_the_rest_go_out(
 def test_a_chunks_messages_are_in_flight_together_and_each_notice_records_its_own_answer(
     slack, stub, settings
 ):
-    settings.RELEASEBOT_NOTIFIERS = []  # written now, delivered below as a task would
     people = [make_engineer(f"p{n}") for n in range(notifier.SEND_THREADS + 4)]
-    told = notifications.notify_many(
-        notices=[
-            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
-            for who in people
-        ]
-    )
-    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    told = _written(settings, people)
     answer = stub.answer
     # Three messages must reach Slack before any is answered: one after another, the first
     # would wait here until the barrier gives up, and Slack would refuse them all.
@@ -191,15 +198,8 @@ def test_a_task_stopped_mid_chunk_records_what_went_out_and_the_next_run_sends_o
 ):
     from celery.exceptions import SoftTimeLimitExceeded
 
-    settings.RELEASEBOT_NOTIFIERS = []  # written now, delivered below as a task would
     people = [make_engineer(f"q{n}") for n in range(notifier.SEND_THREADS * 3)]
-    told = notifications.notify_many(
-        notices=[
-            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
-            for who in people
-        ]
-    )
-    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    told = _written(settings, people)
     chunk = [notice.pk for notice in told]
     real = notifier.as_completed
 
@@ -227,15 +227,8 @@ def test_a_task_stopped_mid_chunk_records_what_went_out_and_the_next_run_sends_o
 def test_a_chunk_claims_once_sends_each_notice_once_and_retries_only_the_one_that_failed(
     slack, stub, alice, bob, rel, settings
 ):
-    settings.RELEASEBOT_NOTIFIERS = []  # written now, delivered below as a task would
     people = [alice, bob, rel, make_engineer("dave"), make_engineer("erin")]
-    told = notifications.notify_many(
-        notices=[
-            Notification(engineer=who, kind=NotificationKind.APPROVED, text=f"For {who}")
-            for who in people
-        ]
-    )
-    settings.RELEASEBOT_NOTIFIERS = ["chat.notifier.SlackNotifier"]
+    told = _written(settings, people)
     chunk = [notice.pk for notice in told]
     answer = stub.answer
 
